@@ -1,0 +1,68 @@
+"""Shared fixtures: the real data under ../shared, tiny configs for fast runs, and a trained tiny checkpoint."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+import yaml
+
+REPO = Path(__file__).resolve().parents[1]
+SHARED = REPO.parent / "shared" / "data"
+REAL_CD = SHARED / "real_cd"
+
+
+@pytest.fixture(scope="session")
+def real_cd() -> Path:
+    assert (REAL_CD / "LEVIR-CD" / "A").is_dir(), f"the shared real data must be at {REAL_CD}"
+    return REAL_CD
+
+
+def copy_pairs(src_dataset: Path, names: list[str], dst: Path) -> Path:
+    """Copy the named pairs of one real dataset folder into dst/{A,B,label} (for tests that damage files)."""
+    for sub in ("A", "B", "label"):
+        (dst / sub).mkdir(parents=True, exist_ok=True)
+        for n in names:
+            shutil.copy(src_dataset / sub / f"{n}.png", dst / sub / f"{n}.png")
+    return dst
+
+
+def tiny_config(tmp_path: Path, real: Path, arch: str = "student", **train) -> dict:
+    """A config dict that trains in seconds: two LEVIR pairs for training, one for validation."""
+    train_list = tmp_path / "train.txt"
+    train_list.write_text("LEVIR-CD/train_36_0512_0512\nLEVIR-CD/test_2_0000_0000\n")
+    val_list = tmp_path / "val.txt"
+    val_list.write_text("LEVIR-CD/val_27_0000_0256\n")
+    model = {"arch": arch, "widths": [8, 16], "weight_bits": 4, "act_bits": 4}
+    if arch == "teacher":
+        model = {"arch": "teacher", "widths": [8, 16], "blocks": [1, 1]}
+    return {
+        "name": "tiny",
+        "data": {
+            "train": [{"root": str(real), "list": str(train_list)}],
+            "val": [{"root": str(real), "list": str(val_list)}],
+            "tile_size": 256,
+            "crop_size": 64,
+        },
+        "model": model,
+        "train": {"steps": 4, "batch_size": 4, "val_every": 2, "log_every": 1, "warmup_steps": 2,
+                  "out_dir": str(tmp_path / "runs"), "device": "cpu", **train},
+    }
+
+
+def write_config(path: Path, cfg: dict) -> Path:
+    path.write_text(yaml.safe_dump(cfg))
+    return path
+
+
+@pytest.fixture(scope="session")
+def tiny_checkpoint(tmp_path_factory, real_cd) -> Path:
+    """A tiny W4A4 student trained for 4 steps on real pairs (shared by the evaluate/predict tests)."""
+    from frd_q.config import config_from_dict
+    from frd_q.train.loop import train
+
+    tmp = tmp_path_factory.mktemp("tiny_ckpt")
+    cfg = config_from_dict(tiny_config(tmp, real_cd))
+    train(cfg, progress=False)
+    return tmp / "runs" / "tiny" / "best.pt"
