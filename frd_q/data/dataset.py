@@ -1,0 +1,153 @@
+"""Bitemporal change-detection datasets in the standard layout.
+
+Layout (LEVIR-CD / BIT / ChangeFormer style), one dataset per folder:
+    <root>/A/<name>.<png|jpg|tif>      time 1
+    <root>/B/<name>.<...>              time 2
+    <root>/label/<name>.<...>          change mask, 0/255 or 0/1 (one band)
+    <root>/list/{train,val,test}.txt   optional split files, one name per line
+A root may also be a folder of such dataset folders (like ../shared/data/real_cd); names are then
+'<dataset>/<name>'. Several roots are combined by listing several `DataSource`s.
+
+A sample is a dict:
+    a, b    float32 (C, T, T) in [0, 1]       label  float32 (T, T) in {0, 1}
+    valid   bool (T, T), False on padding      name   '<dataset>/<name>@y,x'
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from frd_q.config import DataSource
+from frd_q.data.io import IMAGE_SUFFIXES, PairRecord, find_image, read_pair
+from frd_q.data.tiling import pad_to, padded_length, tile_grid
+from frd_q.errors import DataError
+
+
+def _image_files(folder: Path) -> list[Path]:
+    return sorted(p for p in folder.iterdir() if p.is_file() and p.suffix.lower() in IMAGE_SUFFIXES)
+
+
+def _read_names(path: Path) -> list[str]:
+    if not path.is_file():
+        raise DataError(f"{path}: split list not found")
+    names = []
+    for line in path.read_text().splitlines():
+        line = line.strip()
+        if line and not line.startswith("#"):
+            names.append(str(Path(line).with_suffix("")) if Path(line).suffix.lower() in IMAGE_SUFFIXES else line)
+    return names
+
+
+def scan_root(source: DataSource | str, require_labels: bool = True) -> list[PairRecord]:
+    """All pairs under one source (filtered by its split/list), checked for missing partners."""
+    source = DataSource(root=source) if isinstance(source, (str, Path)) else source
+    root = Path(source.root)
+    if not root.is_dir():
+        raise DataError(f"{root}: dataset folder not found")
+    if (root / "A").is_dir():
+        folders = [("", root)]
+    else:
+        folders = [(d.name, d) for d in sorted(root.iterdir()) if (d / "A").is_dir()]
+    if not folders:
+        raise DataError(f"{root}: no A/ folder here or in any sub-folder (expected <root>/{{A,B,label}}/<name>.png)")
+    records = []
+    for dataset, folder in folders:
+        a_files = _image_files(folder / "A")
+        a_stems = {p.stem for p in a_files}
+        for b in _image_files(folder / "B") if (folder / "B").is_dir() else []:
+            if b.stem not in a_stems:
+                raise DataError(f"{b}: no matching time-1 image {folder / 'A' / b.stem}.*")
+        for a in a_files:
+            b = find_image(folder / "B", a.stem)
+            if b is None:
+                raise DataError(f"{a}: no matching time-2 image {folder / 'B' / a.stem}.*")
+            label = find_image(folder / "label", a.stem)
+            if label is None and require_labels:
+                raise DataError(f"{a}: no matching label {folder / 'label' / a.stem}.*")
+            records.append(PairRecord(dataset, a.stem, a, b, label))
+    list_file = Path(source.list) if source.list else (root / "list" / f"{source.split}.txt" if source.split else None)
+    if list_file is not None:
+        by_key = {r.key: r for r in records}
+        wanted = _read_names(list_file)
+        missing = [n for n in wanted if n not in by_key]
+        if missing:
+            raise DataError(f"{list_file}: '{missing[0]}' names no pair under {root}")
+        records = [by_key[n] for n in wanted]
+    if not records:
+        raise DataError(f"{root}: no image pairs found")
+    return records
+
+
+def scan_sources(sources: list[DataSource], require_labels: bool = True) -> list[PairRecord]:
+    """Pairs of several sources, in order; an empty list of sources is an error."""
+    if not sources:
+        raise DataError("no data sources given")
+    return [rec for s in sources for rec in scan_root(s, require_labels)]
+
+
+@dataclass
+class LoadedPair:
+    record: PairRecord
+    a: np.ndarray  #: uint8 (H, W, C)
+    b: np.ndarray  #: uint8 (H, W, C)
+    label: np.ndarray  #: uint8 (H, W) in {0, 1}
+
+
+def load_pairs(records: list[PairRecord], channels: int = 3, threshold: int | None = None) -> list[LoadedPair]:
+    """Read every pair into memory (the shared data sets are tens of MB)."""
+    return [LoadedPair(r, *read_pair(r, channels, threshold)) for r in records]
+
+
+def to_sample(a: np.ndarray, b: np.ndarray, label: np.ndarray | None, valid: np.ndarray, name: str) -> dict:
+    """Build the sample dict from HWC uint8 arrays."""
+    return {
+        "a": np.ascontiguousarray(a.transpose(2, 0, 1), dtype=np.float32) / 255.0,
+        "b": np.ascontiguousarray(b.transpose(2, 0, 1), dtype=np.float32) / 255.0,
+        "label": (label if label is not None else np.zeros(a.shape[:2], np.uint8)).astype(np.float32),
+        "valid": valid,
+        "name": name,
+    }
+
+
+class TileDataset(torch.utils.data.Dataset):
+    """Every `tile`x`tile` window of every loaded pair; ragged edges padded (mirrored images, masked labels)."""
+
+    def __init__(self, pairs: list[LoadedPair], tile: int = 256):
+        self.pairs, self.tile = pairs, tile
+        self.index = []
+        for i, p in enumerate(pairs):
+            h, w = p.label.shape
+            self.index += [(i, y, x) for y, x in tile_grid(h, w, tile)]
+
+    def __len__(self) -> int:
+        return len(self.index)
+
+    def __getitem__(self, i: int) -> dict:
+        k, y, x = self.index[i]
+        p, t = self.pairs[k], self.tile
+        h, w = p.label.shape
+        ph, pw = padded_length(h, t), padded_length(w, t)
+        win = (slice(y, y + t), slice(x, x + t))
+        valid = np.zeros((ph, pw), bool)
+        valid[:h, :w] = True
+        return to_sample(
+            pad_to(p.a, ph, pw)[win], pad_to(p.b, ph, pw)[win], pad_to(p.label, ph, pw, "constant")[win],
+            valid[win], f"{p.record.key}@{y},{x}",
+        )
+
+    def change_fraction(self) -> float:
+        """Changed share of all labelled pixels."""
+        changed = sum(int(p.label.sum()) for p in self.pairs)
+        total = sum(p.label.size for p in self.pairs)
+        return changed / max(total, 1)
+
+
+def collate(samples: list[dict]) -> dict:
+    """Stack sample dicts into a batch of tensors (names stay a list)."""
+    out = {k: torch.from_numpy(np.stack([s[k] for s in samples])) for k in ("a", "b", "label", "valid")}
+    out["name"] = [s["name"] for s in samples]
+    return out
