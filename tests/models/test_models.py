@@ -1,0 +1,114 @@
+"""Teacher and student: the shared feature contract, Siamese weight sharing, and the student's FINN-safe ops."""
+
+import brevitas
+import pytest
+import torch
+from brevitas import nn as qnn
+from torch import nn
+
+from frd_q.config import Arch, Downsample, Fusion, ModelConfig
+from frd_q.models import build_model, model_name
+from frd_q.models.base import ChangeOutput
+
+CASES = [
+    ModelConfig(arch=Arch.TEACHER, widths=[8, 16, 24], blocks=[1, 1, 1]),
+    ModelConfig(arch=Arch.TEACHER, widths=[8, 16], blocks=[1, 2], fusion=Fusion.CONCAT),
+    ModelConfig(arch=Arch.STUDENT, widths=[8, 16, 24]),
+    ModelConfig(arch=Arch.STUDENT, widths=[8, 16, 24], fusion=Fusion.CONCAT, downsample=Downsample.STRIDE),
+]
+
+
+@pytest.mark.parametrize("cfg", CASES, ids=lambda c: f"{c.arch.value}-{c.fusion.value}-{c.downsample.value}")
+def test_feature_contract(cfg):
+    torch.manual_seed(0)
+    m = build_model(cfg).eval()
+    a, b = torch.rand(2, 3, 64, 64), torch.rand(2, 3, 64, 64)
+    out = m(a, b, return_features=True)
+    assert isinstance(out, ChangeOutput)
+    assert out.logits.shape == (2, 1, 64, 64)
+    assert len(out.features_a) == len(out.features_b) == len(out.fused) == len(cfg.widths)
+    for f, c, s in zip(out.features_a, m.stage_channels, m.stage_strides):
+        assert f.shape == (2, c, 64 // s, 64 // s)
+    k = 2 if cfg.fusion == Fusion.CONCAT else 1
+    assert [f.shape[1] for f in out.fused] == [k * c for c in m.stage_channels]
+    assert torch.equal(m(a, b), out.logits)
+
+
+@pytest.mark.parametrize("cfg", CASES[::2], ids=["teacher", "student"])
+def test_encoder_is_shared_between_dates(cfg):
+    m = build_model(cfg).eval()
+    a = torch.rand(1, 3, 32, 32)
+    out = m(a, a.clone(), return_features=True)
+    for fa, fb in zip(out.features_a, out.features_b):
+        assert torch.equal(fa, fb)
+    # one set of encoder weights: a gradient from date B reaches the same parameters as date A
+    m.train()
+    first = next(p for n, p in m.named_parameters() if "stage" in n or "stem" in n)
+    out = m(torch.zeros(1, 3, 32, 32), torch.rand(1, 3, 32, 32), return_features=True)
+    out.features_b[0].sum().backward()
+    assert first.grad is not None and first.grad.abs().sum() > 0
+
+
+FINN_LAYERS = (qnn.QuantConv2d, qnn.QuantReLU, qnn.QuantIdentity, nn.BatchNorm2d, nn.MaxPool2d, nn.Upsample,
+               nn.Identity)
+
+
+def layers(module):
+    """The layers of a network, looking through containers but not into the Brevitas layers themselves."""
+    for child in module.children():
+        if isinstance(child, FINN_LAYERS):
+            yield child
+        elif type(child) in (nn.Sequential, nn.ModuleList) or type(child).__name__ == "QConvBNReLU":
+            yield from layers(child)
+        else:
+            yield child  # anything else is reported by the test
+
+
+@pytest.mark.parametrize("downsample", list(Downsample))
+def test_student_uses_only_finn_compilable_modules(downsample):
+    m = build_model(ModelConfig(arch=Arch.STUDENT, widths=[8, 16, 24], downsample=downsample))
+    found = list(layers(m))
+    assert all(isinstance(mod, FINN_LAYERS) for mod in found), [type(x) for x in found]
+    convs = [mod for mod in found if isinstance(mod, nn.Conv2d)]
+    assert convs and all(isinstance(c, qnn.QuantConv2d) and c.bias is None for c in convs)
+    assert all(c.kernel_size in ((3, 3), (1, 1)) and c.groups == 1 for c in convs)
+    assert all(u.mode == "nearest" and u.scale_factor == 2 for u in found if isinstance(u, nn.Upsample))
+    pools = [mod for mod in found if isinstance(mod, nn.MaxPool2d)]
+    strided = [c for c in convs if c.stride == (2, 2)]
+    if downsample == Downsample.MAXPOOL:
+        assert len(pools) == 2 and not strided
+    else:
+        assert not pools and len(strided) == 2
+
+
+@pytest.mark.parametrize("bits", [1, 2, 4, 8])
+def test_student_bit_widths(bits):
+    m = build_model(ModelConfig(arch=Arch.STUDENT, widths=[8, 16], weight_bits=bits, act_bits=bits))
+    assert model_name(m_cfg := ModelConfig(arch=Arch.STUDENT, weight_bits=bits, act_bits=bits)) == f"student_w{bits}a{bits}"
+    conv = m.stages[1][-1][0]
+    qw = conv.quant_weight()
+    assert int(qw.bit_width) == bits
+    levels = torch.unique(torch.round(qw.value / qw.scale)).numel()
+    assert levels <= (2 if bits == 1 else 2**bits - 1)  # narrow range, or bipolar for 1 bit
+    relu = m.stages[1][-1][2]
+    assert int(relu.act_quant.bit_width()) == bits
+    assert m_cfg.input_bits == 8
+
+
+def test_student_input_is_exact_8bit_integers():
+    m = build_model(ModelConfig(arch=Arch.STUDENT, widths=[8, 16]))
+    pixels = torch.arange(256, dtype=torch.float32).reshape(1, 1, 16, 16).repeat(1, 3, 1, 1)
+    q = m.input_quant(pixels / 255.0)
+    assert torch.equal(torch.round(q * 255.0), pixels)
+    assert torch.allclose(q * 255.0, pixels, atol=1e-4)
+
+
+def test_brevitas_runs_on_this_torch():
+    """brevitas 0.13.0 breaks on torch >= 2.13 ('Tensor' object has no attribute 'rename'): catch that here."""
+    major, minor = (int(x) for x in torch.__version__.split(".")[:2])
+    assert (major, minor) < (2, 13), f"torch {torch.__version__} is not supported by brevitas {brevitas.__version__}"
+    inp = qnn.QuantIdentity(bit_width=8, return_quant_tensor=True)
+    conv = qnn.QuantConv2d(3, 4, 3, bias=False, weight_bit_width=4, return_quant_tensor=True)
+    act = qnn.QuantReLU(bit_width=4, return_quant_tensor=True)
+    y = act(conv(inp(torch.rand(1, 3, 8, 8))))
+    assert y.value.shape == (1, 4, 6, 6) and int(y.bit_width) == 4
