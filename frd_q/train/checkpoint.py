@@ -1,0 +1,77 @@
+"""Checkpoints: one dict saved with torch.save, written atomically.
+
+    {"format": "frd_q-checkpoint", "version": 1, "frd_q": <package version>,
+     "config": <Config as a plain dict>, "model_name": "student_w4a4", "model": <state_dict>,
+     "step": int, "metrics": {...}, "best_f1": float, "optimizer": ..., "scheduler": ...}
+
+`load_model` rebuilds the network from the stored config and checks every weight fits.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import torch
+
+from frd_q import __version__
+from frd_q.config import Config, config_from_dict
+from frd_q.errors import CheckpointError, ConfigError
+from frd_q.fsutil import atomic_path
+
+FORMAT = "frd_q-checkpoint"
+VERSION = 1
+
+
+def save_checkpoint(path: str | Path, payload: dict) -> None:
+    """Write `payload` plus the format header to `path` (temporary name first, then rename)."""
+    with atomic_path(path) as tmp:
+        torch.save({"format": FORMAT, "version": VERSION, "frd_q": __version__, **payload}, tmp)
+
+
+def load_checkpoint(path: str | Path) -> dict:
+    """Read a frd_q checkpoint onto the CPU; CheckpointError if it is missing, corrupt or foreign."""
+    path = Path(path)
+    if not path.is_file():
+        raise CheckpointError(f"{path}: checkpoint not found")
+    try:
+        ckpt = torch.load(path, map_location="cpu", weights_only=False)
+    except Exception as e:  # torch raises many types for a truncated or foreign file
+        raise CheckpointError(f"{path}: cannot read checkpoint ({type(e).__name__}: {e})") from None
+    if not isinstance(ckpt, dict) or ckpt.get("format") != FORMAT:
+        raise CheckpointError(f"{path}: not a frd_q checkpoint")
+    if ckpt.get("version") != VERSION:
+        raise CheckpointError(f"{path}: checkpoint format version {ckpt.get('version')}, this frd_q reads {VERSION}")
+    return ckpt
+
+
+def checkpoint_config(ckpt: dict, path: str | Path) -> Config:
+    try:
+        return config_from_dict(ckpt["config"], f"{path} (stored config)")
+    except (KeyError, ConfigError) as e:
+        raise CheckpointError(f"{path}: stored config is invalid ({e})") from None
+
+
+def load_model(path: str | Path):
+    """(model in eval mode, Config, checkpoint dict) from a checkpoint file."""
+    from frd_q.models import build_model
+
+    ckpt = load_checkpoint(path)
+    cfg = checkpoint_config(ckpt, path)
+    model = build_model(cfg.model, cfg.data.in_channels)
+    load_weights(model, ckpt, path)
+    return model.eval(), cfg, ckpt
+
+
+def load_weights(model: torch.nn.Module, ckpt: dict, path: str | Path) -> None:
+    """Load the checkpoint's weights into `model`, naming the first mismatch if they do not fit."""
+    try:
+        missing, unexpected = model.load_state_dict(ckpt["model"], strict=False)
+    except (RuntimeError, KeyError) as e:
+        first = str(e).strip().splitlines()[-1] if str(e).strip() else type(e).__name__
+        raise CheckpointError(f"{path}: weights do not fit {ckpt.get('model_name', 'the model')} ({first})") from None
+    if missing or unexpected:
+        what = f"missing {missing[0]}" if missing else f"unexpected {unexpected[0]}"
+        raise CheckpointError(f"{path}: weights do not fit the model ({what})")
+
+
+__all__ = ["load_checkpoint", "load_model", "load_weights", "save_checkpoint", "checkpoint_config"]

@@ -1,0 +1,195 @@
+"""The training loop: `train(cfg)` fits the model a Config describes and keeps last.pt / best.pt.
+
+Determinism: weights are seeded by `train.seed`, and the batch of step s (tiles, crops, augmentations) is drawn
+from numpy.random.default_rng([seed, s]); a resumed run therefore replays exactly the batches the uninterrupted run
+would have seen. Multi-GPU: started by `torchrun --nproc_per_node N -m frd_q.cli train ...` the same command runs
+DistributedDataParallel; each process takes every N-th sample of the step's batch, process 0 validates and saves.
+
+Outputs in <train.out_dir>/<name>/: config.yaml, last.pt, best.pt (highest validation F1; last.pt when there is
+no validation data), train_log.csv, val_log.csv, metrics.json.
+"""
+
+from __future__ import annotations
+
+import csv
+import math
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+import yaml
+from tqdm import tqdm
+
+from frd_q.config import Config, to_dict
+from frd_q.data.augment import augment
+from frd_q.data.dataset import TileDataset, collate, load_pairs, scan_sources
+from frd_q.errors import CheckpointError, ConfigError
+from frd_q.fsutil import atomic_path, write_json
+from frd_q.infer import evaluate_pairs
+from frd_q.models import build_model, model_name
+from frd_q.train import distributed
+from frd_q.train.checkpoint import load_checkpoint, load_weights, save_checkpoint
+from frd_q.train.losses import ChangeLoss, auto_pos_weight
+
+
+def lr_factor(step: int, cfg: Config) -> float:
+    """Linear warm-up to 1, then cosine decay to 0 over the remaining steps."""
+    t = cfg.train
+    if step < t.warmup_steps:
+        return (step + 1) / t.warmup_steps
+    progress = (step - t.warmup_steps) / max(1, t.steps - t.warmup_steps)
+    return 0.5 * (1.0 + math.cos(math.pi * min(1.0, progress)))
+
+
+def crop_origin(label: np.ndarray, crop: int, change_crop: float, rng: np.random.Generator) -> tuple[int, int]:
+    """Top-left corner of a training crop: uniform, or (with probability `change_crop`, when the tile has changed
+    pixels) placed so that a random changed pixel lies inside it at a random position."""
+    tile = label.shape[0]
+    y, x = (int(v) for v in rng.integers(0, tile - crop + 1, size=2))
+    use_change, pick, dy, dx = rng.random(), rng.random(), *rng.integers(0, crop, size=2)
+    if use_change < change_crop:
+        ys, xs = np.nonzero(label)
+        if len(ys):
+            k = int(pick * len(ys))
+            y = int(np.clip(ys[k] - dy, 0, tile - crop))
+            x = int(np.clip(xs[k] - dx, 0, tile - crop))
+    return y, x
+
+
+def make_batch(tiles: TileDataset, cfg: Config, step: int, rank: int = 0, world: int = 1) -> dict:
+    """The training batch of `step` (this process's share of it), a pure function of (seed, step)."""
+    rng = np.random.default_rng([cfg.train.seed, step])
+    picks = rng.integers(len(tiles), size=cfg.train.batch_size)
+    crop = cfg.data.crop_size
+    samples = []
+    for j in range(rank, cfg.train.batch_size, world):
+        srng = np.random.default_rng([cfg.train.seed, step, j])
+        s = tiles[int(picks[j])]
+        y, x = crop_origin(s["label"], crop, cfg.data.change_crop, srng)
+        win = (slice(y, y + crop), slice(x, x + crop))
+        s = {**s, "a": s["a"][:, win[0], win[1]], "b": s["b"][:, win[0], win[1]],
+             "label": s["label"][win], "valid": s["valid"][win]}
+        samples.append(augment(s, cfg.data.augment, srng))
+    return collate(samples)
+
+
+def resolve_device(name: str) -> torch.device:
+    if name == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    if name.startswith("cuda") and not torch.cuda.is_available():
+        raise ConfigError(f"train.device={name} but no CUDA device is available")
+    return torch.device(name)
+
+
+class CsvLog:
+    """Append-only CSV with the header fixed by the first row; on resume rows after `keep_until` are dropped."""
+
+    def __init__(self, path: Path, keep_until: int | None):
+        self.path, self.fields = path, None
+        if keep_until is None or not path.exists():
+            path.unlink(missing_ok=True)
+            return
+        with path.open() as f:
+            rows = [r for r in csv.DictReader(f) if int(r["step"]) <= keep_until]
+        path.unlink()
+        for r in rows:
+            self.write(r)
+
+    def write(self, row: dict) -> None:
+        new = self.fields is None
+        self.fields = self.fields or list(row)
+        with self.path.open("a", newline="") as f:
+            w = csv.DictWriter(f, self.fields)
+            if new:
+                w.writeheader()
+            w.writerow(row)
+
+
+def train(cfg: Config, resume: bool = False, overwrite: bool = False, stop_after: int | None = None,
+          progress: bool = True) -> dict:
+    """Train per `cfg`; return the final metrics dict. `stop_after` ends the run early at that step (resumable)."""
+    ctx = distributed.setup(cfg.train.device)
+    device = ctx.device if ctx.world > 1 else resolve_device(cfg.train.device)
+    run_dir = Path(cfg.train.out_dir) / cfg.name
+    last, best = run_dir / "last.pt", run_dir / "best.pt"
+    if ctx.rank == 0 and not resume and last.exists() and not overwrite:
+        raise ConfigError(f"{last}: a run named '{cfg.name}' exists; pass --resume to continue it or --overwrite")
+    run_dir.mkdir(parents=True, exist_ok=True)
+
+    tiles = TileDataset(load_pairs(scan_sources(cfg.data.train), cfg.data.in_channels, cfg.data.label_threshold),
+                        cfg.data.tile_size)
+    val_pairs = []
+    if cfg.data.val and ctx.rank == 0:
+        val_pairs = load_pairs(scan_sources(cfg.data.val), cfg.data.in_channels, cfg.data.label_threshold)
+    pos_weight = cfg.loss.pos_weight if cfg.loss.pos_weight is not None else auto_pos_weight(tiles.change_fraction())
+
+    torch.manual_seed(cfg.train.seed)
+    model = build_model(cfg.model, cfg.data.in_channels)
+    ckpt = load_checkpoint(last) if resume else None
+    if ckpt is not None:
+        if ckpt["config"] != to_dict(cfg):
+            raise CheckpointError(f"{last}: was written by a different config; resume needs the same config")
+        # before the optimizer exists: Brevitas replaces its scale Parameters on load_state_dict
+        load_weights(model, ckpt, last)
+    model.to(device)
+    opt = torch.optim.AdamW(model.parameters(), lr=cfg.train.lr, weight_decay=cfg.train.weight_decay)
+    sched = torch.optim.lr_scheduler.LambdaLR(opt, lambda s: lr_factor(s, cfg))
+    loss_fn = ChangeLoss(cfg.loss, pos_weight)
+    start, best_f1, metrics = 0, -1.0, {}
+    if ckpt is not None:
+        opt.load_state_dict(ckpt["optimizer"])
+        sched.load_state_dict(ckpt["scheduler"])
+        start, best_f1, metrics = ckpt["step"], ckpt["best_f1"], ckpt["metrics"]
+    net = ctx.wrap(model)
+
+    if ctx.rank == 0:
+        with atomic_path(run_dir / "config.yaml") as tmp:
+            tmp.write_text(yaml.safe_dump(to_dict(cfg), sort_keys=False))
+    keep = start if resume else None
+    train_log = CsvLog(run_dir / "train_log.csv", keep) if ctx.rank == 0 else None
+    val_log = CsvLog(run_dir / "val_log.csv", keep) if ctx.rank == 0 else None
+    end = cfg.train.steps if stop_after is None else min(cfg.train.steps, stop_after)
+    bar = tqdm(range(start, end), initial=start, total=cfg.train.steps, disable=not progress or ctx.rank != 0,
+               desc=f"train {cfg.name}", dynamic_ncols=True)
+    t0 = time.time()
+    for step in bar:
+        model.train()
+        batch = make_batch(tiles, cfg, step, ctx.rank, ctx.world)
+        a, b = batch["a"].to(device), batch["b"].to(device)
+        logits = net(a, b)
+        loss, terms = loss_fn(logits, batch["label"].to(device), batch["valid"].to(device))
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        opt.step()
+        sched.step()
+        if not torch.isfinite(loss):
+            raise FloatingPointError(f"loss became {loss.item()} at step {step + 1}; lower train.lr")
+        done = step + 1
+        bar.set_postfix(loss=f"{loss.item():.4f}", lr=f"{sched.get_last_lr()[0]:.2e}")
+        if train_log and (done % cfg.train.log_every == 0 or done == end):
+            train_log.write({"step": done, "lr": sched.get_last_lr()[0], "loss": loss.item(),
+                             **{k: v.item() for k, v in terms.items()}, "elapsed_s": round(time.time() - t0, 2)})
+        if done % cfg.train.val_every == 0 or done == end:
+            if ctx.rank == 0:
+                metrics = {"step": done}
+                if val_pairs:
+                    conf, _ = evaluate_pairs(model, val_pairs, cfg.data.tile_size, device=device)
+                    metrics.update(conf.metrics())
+                    val_log.write({"step": done, **metrics})
+                improved = not val_pairs or metrics["f1"] > best_f1
+                best_f1 = max(best_f1, metrics.get("f1", -1.0))
+                payload = {"config": to_dict(cfg), "model_name": model_name(cfg.model),
+                           "model": model.state_dict(), "step": done, "metrics": metrics, "best_f1": best_f1,
+                           "pos_weight": pos_weight, "optimizer": opt.state_dict(), "scheduler": sched.state_dict()}
+                save_checkpoint(last, payload)
+                if improved:
+                    save_checkpoint(best, payload)
+                write_json(run_dir / "metrics.json", {"last": metrics, "best_f1": best_f1,
+                                                     "wall_s": round(time.time() - t0, 1)})
+                if val_pairs:
+                    bar.write(f"step {done}: val f1={metrics['f1']:.4f} iou={metrics['iou']:.4f} (best {best_f1:.4f})")
+            ctx.barrier()
+    bar.close()
+    ctx.close()
+    return metrics
