@@ -1,0 +1,137 @@
+"""The `frd-q` command.
+
+    frd-q train     --config configs/student_w4a4.yaml [--set train.steps=100] [--resume | --overwrite]
+    frd-q evaluate  --checkpoint runs/student_w4a4/best.pt --data ../shared/data/real_cd [--list F] [--json OUT]
+    frd-q predict   --checkpoint runs/student_w4a4/best.pt --a A.png --b B.png --out mask.png [--overlay o.png]
+    frd-q info      --checkpoint runs/student_w4a4/best.pt
+
+Every user error (bad file, bad config, wrong checkpoint) ends as one line on stderr and exit status 2.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+import warnings
+
+from frd_q.errors import FrdError
+
+
+def cmd_train(args) -> None:
+    from frd_q.config import load_config
+    from frd_q.train.loop import train
+
+    cfg = load_config(args.config, args.set)
+    metrics = train(cfg, resume=args.resume, overwrite=args.overwrite, stop_after=args.stop_after,
+                    progress=not args.no_progress)
+    if "f1" in metrics:
+        print(f"{cfg.name}: step {metrics['step']} val f1={metrics['f1']:.4f} iou={metrics['iou']:.4f}")
+
+
+def cmd_evaluate(args) -> None:
+    from frd_q.config import DataSource
+    from frd_q.data.dataset import load_pairs, scan_root
+    from frd_q.fsutil import write_json
+    from frd_q.infer import evaluate_pairs
+    from frd_q.metrics import format_table
+    from frd_q.train.checkpoint import load_model
+
+    model, cfg, _ = load_model(args.checkpoint)
+    records = scan_root(DataSource(root=args.data, split=args.split, list=args.list))
+    pairs = load_pairs(records, cfg.data.in_channels, cfg.data.label_threshold)
+    total, per_dataset = evaluate_pairs(model, pairs, args.tile or cfg.data.tile_size, args.overlap)
+    rows = {f"{k} ({sum(p.record.dataset == k for p in pairs)})": c.metrics() for k, c in per_dataset.items()}
+    rows[f"all ({len(pairs)} pairs)"] = total.metrics()
+    print(format_table(rows))
+    if args.json:
+        write_json(args.json, total.metrics())
+
+
+def cmd_predict(args) -> None:
+    from frd_q.data.io import read_image
+    from frd_q.errors import DataError
+    from frd_q.infer import predict_logits, write_mask, write_overlay
+    from frd_q.train.checkpoint import load_model
+
+    model, cfg, _ = load_model(args.checkpoint)
+    a, b = read_image(args.a, cfg.data.in_channels), read_image(args.b, cfg.data.in_channels)
+    if a.shape != b.shape:
+        raise DataError(f"{args.b}: size {b.shape[1]}x{b.shape[0]} differs from {args.a} ({a.shape[1]}x{a.shape[0]})")
+    mask = predict_logits(model, a, b, args.tile or cfg.data.tile_size, args.overlap) > 0
+    write_mask(args.out, mask)
+    if args.overlay:
+        write_overlay(args.overlay, b, mask)
+    print(f"{args.out}: {mask.shape[1]}x{mask.shape[0]}, {100 * mask.mean():.2f}% changed")
+
+
+def cmd_info(args) -> None:
+    from frd_q.train.checkpoint import load_model
+
+    model, cfg, ckpt = load_model(args.checkpoint)
+    params = sum(p.numel() for p in model.parameters())
+    print(f"{args.checkpoint}: {ckpt['model_name']} ({params / 1e6:.3f} M parameters), step {ckpt['step']}")
+    print(f"  stages: channels {list(model.stage_channels)}, strides {list(model.stage_strides)}")
+    print(f"  metrics: {ckpt['metrics']}")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="frd-q", description=__doc__.split("\n\n")[0])
+    sub = p.add_subparsers(dest="command", required=True)
+
+    t = sub.add_parser("train", help="train a teacher or student from a YAML config")
+    t.add_argument("--config", required=True, help="YAML config (see configs/)")
+    t.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="override a config value")
+    t.add_argument("--resume", action="store_true", help="continue from <out_dir>/<name>/last.pt")
+    t.add_argument("--overwrite", action="store_true", help="start over even if the run folder has checkpoints")
+    t.add_argument("--stop-after", type=int, default=None, metavar="STEP", help="end this run at STEP (resumable)")
+    t.add_argument("--no-progress", action="store_true", help="no progress bar")
+    t.set_defaults(func=cmd_train)
+
+    def tiling(q):
+        q.add_argument("--tile", type=int, default=None, help="tile size (default: the config's data.tile_size)")
+        q.add_argument("--overlap", type=int, default=0, help="pixels shared by neighbouring tiles (averaged)")
+
+    e = sub.add_parser("evaluate", help="metrics of a checkpoint on full images of a dataset root")
+    e.add_argument("--checkpoint", required=True)
+    e.add_argument("--data", required=True, help="dataset root (<root>/{A,B,label} or a folder of them)")
+    e.add_argument("--split", default=None, help="use <root>/list/<split>.txt")
+    e.add_argument("--list", default=None, help="file of pair names to evaluate ('<dataset>/<name>')")
+    e.add_argument("--json", default=None, help="also write the overall metrics as JSON here")
+    tiling(e)
+    e.set_defaults(func=cmd_evaluate)
+
+    r = sub.add_parser("predict", help="change mask of one image pair")
+    r.add_argument("--checkpoint", required=True)
+    r.add_argument("--a", required=True, help="time-1 image")
+    r.add_argument("--b", required=True, help="time-2 image")
+    r.add_argument("--out", required=True, help="output mask PNG (0/255, input size)")
+    r.add_argument("--overlay", default=None, help="also write changes in red over the time-2 image")
+    tiling(r)
+    r.set_defaults(func=cmd_predict)
+
+    i = sub.add_parser("info", help="describe a checkpoint")
+    i.add_argument("--checkpoint", required=True)
+    i.set_defaults(func=cmd_info)
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    # keep stderr for what the user must read: brevitas triggers a torch "no CUDA runtime" notice on import and
+    # a named-tensor UserWarning on every quantized forward
+    logging.getLogger("torch.utils.cpp_extension").setLevel(logging.ERROR)
+    warnings.filterwarnings("ignore", message="Named tensors", category=UserWarning)
+    try:
+        args.func(args)
+    except FrdError as e:
+        print(f"frd-q: error: {e}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("frd-q: interrupted", file=sys.stderr)
+        return 130
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

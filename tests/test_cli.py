@@ -1,0 +1,118 @@
+"""`frd-q evaluate / predict / info / train` end to end on real pairs, and one-line errors for bad input."""
+
+import json
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+import torch
+from PIL import Image
+
+from frd_q.cli import main
+from frd_q.metrics import METRIC_KEYS
+
+from conftest import REPO, tiny_config, write_config
+
+
+def one_error_line(capsys, argv, match):
+    assert main(argv) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and err[0].startswith("frd-q: error: ") and match in err[0], err
+    return err[0]
+
+
+def test_evaluate_prints_table_and_writes_exact_json_keys(tiny_checkpoint, real_cd, tmp_path, capsys):
+    out = tmp_path / "m.json"
+    assert main(["evaluate", "--checkpoint", str(tiny_checkpoint), "--data", str(real_cd / "DSIFN-CD"),
+                 "--json", str(out)]) == 0
+    text = capsys.readouterr().out
+    assert "precision" in text and "kappa" in text and "all (3 pairs)" in text
+    metrics = json.loads(out.read_text())
+    assert list(metrics) == list(METRIC_KEYS)
+    assert all(0.0 <= metrics[k] <= 1.0 for k in METRIC_KEYS if k != "kappa")
+
+
+def test_evaluate_full_images_per_dataset(tiny_checkpoint, real_cd, tmp_path, capsys):
+    lst = tmp_path / "l.txt"
+    lst.write_text("OSCD_RGB/rennes\nSZTAKI_AirChange/Szada_2\n")
+    assert main(["evaluate", "--checkpoint", str(tiny_checkpoint), "--data", str(real_cd), "--list", str(lst)]) == 0
+    text = capsys.readouterr().out
+    assert "OSCD_RGB (1)" in text and "SZTAKI_AirChange (1)" in text and "all (2 pairs)" in text
+
+
+def test_predict_writes_mask_of_input_size_and_overlay(tiny_checkpoint, real_cd, tmp_path, capsys):
+    d = real_cd / "OSCD_RGB"
+    mask, overlay = tmp_path / "mask.png", tmp_path / "over.png"
+    assert main(["predict", "--checkpoint", str(tiny_checkpoint), "--a", str(d / "A" / "rennes.png"),
+                 "--b", str(d / "B" / "rennes.png"), "--out", str(mask), "--overlay", str(overlay),
+                 "--overlap", "32"]) == 0
+    m = np.asarray(Image.open(mask))
+    src = Image.open(d / "A" / "rennes.png")
+    assert m.shape == (src.height, src.width) and set(np.unique(m)) <= {0, 255}
+    o = np.asarray(Image.open(overlay))
+    b = np.asarray(Image.open(d / "B" / "rennes.png").convert("RGB"))
+    assert o.shape == b.shape
+    assert np.array_equal(o[m == 0], b[m == 0])
+    assert (o[m == 255][:, 0].astype(int) >= b[m == 255][:, 0]).all()
+    assert "% changed" in capsys.readouterr().out
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["mask.png", "over.png"]
+
+
+def test_info(tiny_checkpoint, capsys):
+    assert main(["info", "--checkpoint", str(tiny_checkpoint)]) == 0
+    assert "student_w4a4" in capsys.readouterr().out
+
+
+def test_bad_checkpoints(tiny_checkpoint, real_cd, tmp_path, capsys):
+    data = str(real_cd / "DSIFN-CD")
+    one_error_line(capsys, ["evaluate", "--checkpoint", str(tmp_path / "no.pt"), "--data", data], "checkpoint not found")
+    junk = tmp_path / "junk.pt"
+    junk.write_bytes(b"\x00garbage" * 10)
+    one_error_line(capsys, ["evaluate", "--checkpoint", str(junk), "--data", data], "cannot read checkpoint")
+    foreign = tmp_path / "foreign.pt"
+    torch.save({"state_dict": {}}, foreign)
+    one_error_line(capsys, ["evaluate", "--checkpoint", str(foreign), "--data", data], "not a frd_q checkpoint")
+    ckpt = torch.load(tiny_checkpoint, weights_only=False)
+    ckpt["config"]["model"]["widths"] = [8, 32]  # weights of one architecture, config of another
+    other = tmp_path / "other.pt"
+    torch.save(ckpt, other)
+    line = one_error_line(capsys, ["evaluate", "--checkpoint", str(other), "--data", data], "weights do not fit")
+    assert str(other) in line
+
+
+def test_bad_data_and_outputs_left_clean(tiny_checkpoint, real_cd, tmp_path, capsys):
+    d = real_cd / "LEVIR-CD"
+    small = tmp_path / "small.png"
+    Image.open(d / "B" / "test_2_0000_0000.png").resize((128, 128)).save(small)
+    out = tmp_path / "out" / "mask.png"
+    one_error_line(capsys, ["predict", "--checkpoint", str(tiny_checkpoint), "--a", str(d / "A" / "test_2_0000_0000.png"),
+                            "--b", str(small), "--out", str(out)], "differs from")
+    assert not out.exists()
+    one_error_line(capsys, ["evaluate", "--checkpoint", str(tiny_checkpoint), "--data", str(tmp_path / "empty")],
+                   "dataset folder not found")
+    one_error_line(capsys, ["predict", "--checkpoint", str(tiny_checkpoint), "--a", str(tmp_path / "nope.png"),
+                            "--b", str(small), "--out", str(out)], "nope.png: file not found")
+    assert not out.parent.exists() or not any(out.parent.iterdir())
+
+
+def test_train_config_errors(tmp_path, real_cd, capsys):
+    cfg = tiny_config(tmp_path, real_cd)
+    cfg["train"]["stepz"] = 3
+    path = write_config(tmp_path / "bad.yaml", cfg)
+    one_error_line(capsys, ["train", "--config", str(path)], "unknown key 'train.stepz'")
+    del cfg["train"]["stepz"]
+    cfg["data"]["train"] = [{"root": str(tmp_path / "missing")}]
+    path = write_config(tmp_path / "bad2.yaml", cfg)
+    one_error_line(capsys, ["train", "--config", str(path)], "missing: dataset folder not found")
+    assert not (tmp_path / "runs" / "tiny" / "last.pt").exists()
+
+
+def test_console_script_exit_status(tmp_path):
+    """The installed entry point: a bad config is one stderr line and exit status 2."""
+    (tmp_path / "c.yaml").write_text("modle: {}\n")
+    proc = subprocess.run([sys.executable, "-m", "frd_q.cli", "train", "--config", str(tmp_path / "c.yaml")],
+                          capture_output=True, text=True, cwd=REPO)
+    assert proc.returncode == 2
+    assert proc.stderr.strip().splitlines()[-1] == (
+        f"frd-q: error: {tmp_path / 'c.yaml'}: unknown key 'modle' (known keys here: name, data, model, loss, train)")
