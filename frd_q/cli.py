@@ -3,6 +3,7 @@
     frd-q train     --config configs/student_w4a4.yaml [--set train.steps=100] [--resume | --overwrite]
     frd-q evaluate  --checkpoint runs/student_w4a4/best.pt --data ../shared/data/real_cd [--list F] [--json OUT]
     frd-q predict   --checkpoint runs/student_w4a4/best.pt --a A.png --b B.png --out mask.png [--overlay o.png]
+    frd-q data      --data ../shared/data/real_cd_train
     frd-q info      --checkpoint runs/student_w4a4/best.pt
 
 Every user error (bad file, bad config, wrong checkpoint) ends as one line on stderr and exit status 2.
@@ -16,6 +17,7 @@ import sys
 import warnings
 
 from frd_q.errors import FrdError
+from frd_q.train.device import resolve_device
 
 
 def cmd_train(args) -> None:
@@ -37,11 +39,15 @@ def cmd_evaluate(args) -> None:
     from frd_q.metrics import format_table
     from frd_q.train.checkpoint import load_model
 
+    device = resolve_device(args.device)
     model, cfg, _ = load_model(args.checkpoint)
     records = scan_root(DataSource(root=args.data, split=args.split, list=args.list))
     pairs = load_pairs(records, cfg.data.in_channels, cfg.data.label_threshold)
-    total, per_dataset = evaluate_pairs(model, pairs, args.tile or cfg.data.tile_size, args.overlap)
-    rows = {f"{k} ({sum(p.record.dataset == k for p in pairs)})": c.metrics() for k, c in per_dataset.items()}
+    total, per_dataset = evaluate_pairs(model.to(device), pairs, args.tile or cfg.data.tile_size, args.overlap,
+                                        device)
+    rows = {}
+    if len(per_dataset) > 1:
+        rows = {f"{k} ({sum(p.record.dataset == k for p in pairs)})": c.metrics() for k, c in per_dataset.items()}
     rows[f"all ({len(pairs)} pairs)"] = total.metrics()
     print(format_table(rows))
     if args.json:
@@ -54,15 +60,34 @@ def cmd_predict(args) -> None:
     from frd_q.infer import predict_logits, write_mask, write_overlay
     from frd_q.train.checkpoint import load_model
 
+    device = resolve_device(args.device)
     model, cfg, _ = load_model(args.checkpoint)
     a, b = read_image(args.a, cfg.data.in_channels), read_image(args.b, cfg.data.in_channels)
     if a.shape != b.shape:
         raise DataError(f"{args.b}: size {b.shape[1]}x{b.shape[0]} differs from {args.a} ({a.shape[1]}x{a.shape[0]})")
-    mask = predict_logits(model, a, b, args.tile or cfg.data.tile_size, args.overlap) > 0
+    mask = predict_logits(model.to(device), a, b, args.tile or cfg.data.tile_size, args.overlap, device=device) > 0
     write_mask(args.out, mask)
     if args.overlay:
         write_overlay(args.overlay, b, mask)
     print(f"{args.out}: {mask.shape[1]}x{mask.shape[0]}, {100 * mask.mean():.2f}% changed")
+
+
+def cmd_data(args) -> None:
+    from frd_q.config import DataSource
+    from frd_q.data.dataset import TileDataset, load_pairs, scan_root
+
+    records = scan_root(DataSource(root=args.data, split=args.split, list=args.list))
+    pairs = load_pairs(records, args.channels, args.label_threshold)  # reads and checks every file
+    groups: dict[str, list] = {}
+    for p in pairs:
+        groups.setdefault(p.record.dataset or args.data, []).append(p)
+    groups["all"] = pairs
+    print(f"{'dataset':<20} {'pairs':>5} {'tiles':>6} {'min size':>10} {'max size':>10} {'changed':>8}")
+    for name, ps in groups.items():
+        sizes = sorted((p.label.shape[1], p.label.shape[0]) for p in ps)
+        tiles = TileDataset(ps, args.tile)
+        print(f"{name:<20} {len(ps):>5} {len(tiles):>6} {'%dx%d' % sizes[0]:>10} {'%dx%d' % sizes[-1]:>10} "
+              f"{100 * tiles.change_fraction():>7.2f}%")
 
 
 def cmd_info(args) -> None:
@@ -91,6 +116,7 @@ def build_parser() -> argparse.ArgumentParser:
     def tiling(q):
         q.add_argument("--tile", type=int, default=None, help="tile size (default: the config's data.tile_size)")
         q.add_argument("--overlap", type=int, default=0, help="pixels shared by neighbouring tiles (averaged)")
+        q.add_argument("--device", default="auto", help="auto (cuda if present), cpu, cuda or cuda:N")
 
     e = sub.add_parser("evaluate", help="metrics of a checkpoint on full images of a dataset root")
     e.add_argument("--checkpoint", required=True)
@@ -109,6 +135,15 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--overlay", default=None, help="also write changes in red over the time-2 image")
     tiling(r)
     r.set_defaults(func=cmd_predict)
+
+    d = sub.add_parser("data", help="read and check every pair of a dataset root, print its statistics")
+    d.add_argument("--data", required=True, help="dataset root (<root>/{A,B,label} or a folder of them)")
+    d.add_argument("--split", default=None, help="use <root>/list/<split>.txt")
+    d.add_argument("--list", default=None, help="file of pair names ('<dataset>/<name>')")
+    d.add_argument("--channels", type=int, default=3, help="bands expected per image")
+    d.add_argument("--label-threshold", type=int, default=None, help="change = label > threshold")
+    d.add_argument("--tile", type=int, default=256, help="tile size for the tile count")
+    d.set_defaults(func=cmd_data)
 
     i = sub.add_parser("info", help="describe a checkpoint")
     i.add_argument("--checkpoint", required=True)

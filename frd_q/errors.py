@@ -20,3 +20,7 @@ class ConfigError(FrdError):
 
 class CheckpointError(FrdError):
     """A checkpoint is missing, unreadable or does not fit the requested use."""
+
+
+class TrainingError(FrdError):
+    """Training cannot go on (e.g. the loss diverged)."""

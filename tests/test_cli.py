@@ -116,3 +116,17 @@ def test_console_script_exit_status(tmp_path):
     assert proc.returncode == 2
     assert proc.stderr.strip().splitlines()[-1] == (
         f"frd-q: error: {tmp_path / 'c.yaml'}: unknown key 'modle' (known keys here: name, data, model, loss, train)")
+
+
+def test_data_command_checks_and_counts(real_cd, tmp_path, capsys):
+    assert main(["data", "--data", str(real_cd)]) == 0
+    out = capsys.readouterr().out
+    assert "SZTAKI_AirChange" in out and "952x640" in out
+    all_row = [line for line in out.splitlines() if line.startswith("all")][0].split()
+    assert all_row[1] == "18"  # pairs
+    # 9 LEVIR + 3 DSIFN + 2 EGY (1 tile each), SZTAKI 2 x 12, OSCD 461x517 -> 2x3 and 563x339 -> 3x2
+    assert all_row[2] == str(14 + 24 + 6 + 6)
+    bad = tmp_path / "bad"
+    (bad / "A").mkdir(parents=True)
+    (bad / "A" / "x.png").write_bytes(b"broken")
+    one_error_line(capsys, ["data", "--data", str(bad)], "x.png: no matching time-2 image")

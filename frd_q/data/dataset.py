@@ -118,26 +118,34 @@ class TileDataset(torch.utils.data.Dataset):
 
     def __init__(self, pairs: list[LoadedPair], tile: int = 256):
         self.pairs, self.tile = pairs, tile
+        self.padded = []  # per pair: (a, b, label, valid) padded once to whole tiles
         self.index = []
         for i, p in enumerate(pairs):
             h, w = p.label.shape
+            ph, pw = padded_length(h, tile), padded_length(w, tile)
+            valid = np.zeros((ph, pw), bool)
+            valid[:h, :w] = True
+            self.padded.append((pad_to(p.a, ph, pw), pad_to(p.b, ph, pw), pad_to(p.label, ph, pw, "constant"), valid))
             self.index += [(i, y, x) for y, x in tile_grid(h, w, tile)]
 
     def __len__(self) -> int:
         return len(self.index)
 
     def __getitem__(self, i: int) -> dict:
+        return self.window(i, 0, 0, self.tile)
+
+    def tile_label(self, i: int) -> np.ndarray:
+        """The (padded) label of tile i, a view."""
         k, y, x = self.index[i]
-        p, t = self.pairs[k], self.tile
-        h, w = p.label.shape
-        ph, pw = padded_length(h, t), padded_length(w, t)
-        win = (slice(y, y + t), slice(x, x + t))
-        valid = np.zeros((ph, pw), bool)
-        valid[:h, :w] = True
-        return to_sample(
-            pad_to(p.a, ph, pw)[win], pad_to(p.b, ph, pw)[win], pad_to(p.label, ph, pw, "constant")[win],
-            valid[win], f"{p.record.key}@{y},{x}",
-        )
+        return self.padded[k][2][y : y + self.tile, x : x + self.tile]
+
+    def window(self, i: int, dy: int, dx: int, size: int) -> dict:
+        """The sample of the `size`x`size` window at offset (dy, dx) inside tile i."""
+        k, y, x = self.index[i]
+        y, x = y + dy, x + dx
+        win = (slice(y, y + size), slice(x, x + size))
+        a, b, label, valid = self.padded[k]
+        return to_sample(a[win], b[win], label[win], valid[win], f"{self.pairs[k].record.key}@{y},{x}")
 
     def change_fraction(self) -> float:
         """Changed share of all labelled pixels."""

@@ -24,12 +24,13 @@ from tqdm import tqdm
 from frd_q.config import Config, to_dict
 from frd_q.data.augment import augment
 from frd_q.data.dataset import TileDataset, collate, load_pairs, scan_sources
-from frd_q.errors import CheckpointError, ConfigError
+from frd_q.errors import CheckpointError, ConfigError, TrainingError
 from frd_q.fsutil import atomic_path, write_json
 from frd_q.infer import evaluate_pairs
 from frd_q.models import build_model, model_name
 from frd_q.train import distributed
 from frd_q.train.checkpoint import load_checkpoint, load_weights, save_checkpoint
+from frd_q.train.device import resolve_device
 from frd_q.train.losses import ChangeLoss, auto_pos_weight
 
 
@@ -65,21 +66,10 @@ def make_batch(tiles: TileDataset, cfg: Config, step: int, rank: int = 0, world:
     samples = []
     for j in range(rank, cfg.train.batch_size, world):
         srng = np.random.default_rng([cfg.train.seed, step, j])
-        s = tiles[int(picks[j])]
-        y, x = crop_origin(s["label"], crop, cfg.data.change_crop, srng)
-        win = (slice(y, y + crop), slice(x, x + crop))
-        s = {**s, "a": s["a"][:, win[0], win[1]], "b": s["b"][:, win[0], win[1]],
-             "label": s["label"][win], "valid": s["valid"][win]}
-        samples.append(augment(s, cfg.data.augment, srng))
+        i = int(picks[j])
+        y, x = crop_origin(tiles.tile_label(i), crop, cfg.data.change_crop, srng)
+        samples.append(augment(tiles.window(i, y, x, crop), cfg.data.augment, srng))
     return collate(samples)
-
-
-def resolve_device(name: str) -> torch.device:
-    if name == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    if name.startswith("cuda") and not torch.cuda.is_available():
-        raise ConfigError(f"train.device={name} but no CUDA device is available")
-    return torch.device(name)
 
 
 class CsvLog:
@@ -159,12 +149,13 @@ def train(cfg: Config, resume: bool = False, overwrite: bool = False, stop_after
         a, b = batch["a"].to(device), batch["b"].to(device)
         logits = net(a, b)
         loss, terms = loss_fn(logits, batch["label"].to(device), batch["valid"].to(device))
+        if not torch.isfinite(loss):
+            raise TrainingError(f"{run_dir}: loss became {loss.item()} at step {step + 1}; last.pt holds the "
+                                f"last good state; lower train.lr")
         opt.zero_grad(set_to_none=True)
         loss.backward()
         opt.step()
         sched.step()
-        if not torch.isfinite(loss):
-            raise FloatingPointError(f"loss became {loss.item()} at step {step + 1}; lower train.lr")
         done = step + 1
         bar.set_postfix(loss=f"{loss.item():.4f}", lr=f"{sched.get_last_lr()[0]:.2e}")
         if train_log and (done % cfg.train.log_every == 0 or done == end):
@@ -186,7 +177,7 @@ def train(cfg: Config, resume: bool = False, overwrite: bool = False, stop_after
                 if improved:
                     save_checkpoint(best, payload)
                 write_json(run_dir / "metrics.json", {"last": metrics, "best_f1": best_f1,
-                                                     "wall_s": round(time.time() - t0, 1)})
+                                                     "wall_s_this_process": round(time.time() - t0, 1)})
                 if val_pairs:
                     bar.write(f"step {done}: val f1={metrics['f1']:.4f} iou={metrics['iou']:.4f} (best {best_f1:.4f})")
             ctx.barrier()
