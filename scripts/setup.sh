@@ -18,4 +18,7 @@ fi
 .venv/bin/python -m pip install --quiet --upgrade pip
 .venv/bin/python -m pip install --quiet -e ".[dev]"
 echo "$want" > "$stamp"
-echo "setup: .venv ready ($(.venv/bin/python -c 'import torch, brevitas, qonnx; print(f"torch {torch.__version__}, brevitas {brevitas.__version__}, qonnx {qonnx.__version__}")'))"
+.venv/bin/python - <<'PY'
+from importlib.metadata import version
+print("setup: .venv ready (" + ", ".join(f"{p} {version(p)}" for p in ("torch", "brevitas", "qonnx", "finn-plus")) + ")")
+PY
