@@ -96,13 +96,30 @@ class CsvLog:
             w.writerow(row)
 
 
+def validate_and_save(cfg: Config, run_dir: Path, model, val_pairs, device, step: int, best_f1: float,
+                      extra: dict) -> tuple[dict, float]:
+    """Validate on full images, write last.pt (and best.pt when F1 improved, or always without validation data)."""
+    metrics = {"step": step}
+    if val_pairs:
+        metrics.update(evaluate_pairs(model, val_pairs, cfg.data.tile_size, device=device)[0].metrics())
+    improved = not val_pairs or metrics["f1"] > best_f1
+    best_f1 = max(best_f1, metrics.get("f1", -1.0))
+    payload = {"config": to_dict(cfg), "model_name": model_name(cfg.model), "model": model.state_dict(),
+               "step": step, "metrics": metrics, "best_f1": best_f1, **extra}
+    save_checkpoint(run_dir / "last.pt", payload)
+    if improved:
+        save_checkpoint(run_dir / "best.pt", payload)
+    write_json(run_dir / "metrics.json", {"last": metrics, "best_f1": best_f1})
+    return metrics, best_f1
+
+
 def train(cfg: Config, resume: bool = False, overwrite: bool = False, stop_after: int | None = None,
           progress: bool = True) -> dict:
     """Train per `cfg`; return the final metrics dict. `stop_after` ends the run early at that step (resumable)."""
     ctx = distributed.setup(cfg.train.device)
     device = ctx.device if ctx.world > 1 else resolve_device(cfg.train.device)
     run_dir = Path(cfg.train.out_dir) / cfg.name
-    last, best = run_dir / "last.pt", run_dir / "best.pt"
+    last = run_dir / "last.pt"
     if ctx.rank == 0 and not resume and last.exists() and not overwrite:
         raise ConfigError(f"{last}: a run named '{cfg.name}' exists; pass --resume to continue it or --overwrite")
     run_dir.mkdir(parents=True, exist_ok=True)
@@ -163,22 +180,10 @@ def train(cfg: Config, resume: bool = False, overwrite: bool = False, stop_after
                              **{k: v.item() for k, v in terms.items()}, "elapsed_s": round(time.time() - t0, 2)})
         if done % cfg.train.val_every == 0 or done == end:
             if ctx.rank == 0:
-                metrics = {"step": done}
+                metrics, best_f1 = validate_and_save(cfg, run_dir, model, val_pairs, device, done, best_f1, extra={
+                    "pos_weight": pos_weight, "optimizer": opt.state_dict(), "scheduler": sched.state_dict()})
                 if val_pairs:
-                    conf, _ = evaluate_pairs(model, val_pairs, cfg.data.tile_size, device=device)
-                    metrics.update(conf.metrics())
                     val_log.write({"step": done, **metrics})
-                improved = not val_pairs or metrics["f1"] > best_f1
-                best_f1 = max(best_f1, metrics.get("f1", -1.0))
-                payload = {"config": to_dict(cfg), "model_name": model_name(cfg.model),
-                           "model": model.state_dict(), "step": done, "metrics": metrics, "best_f1": best_f1,
-                           "pos_weight": pos_weight, "optimizer": opt.state_dict(), "scheduler": sched.state_dict()}
-                save_checkpoint(last, payload)
-                if improved:
-                    save_checkpoint(best, payload)
-                write_json(run_dir / "metrics.json", {"last": metrics, "best_f1": best_f1,
-                                                     "wall_s_this_process": round(time.time() - t0, 1)})
-                if val_pairs:
                     bar.write(f"step {done}: val f1={metrics['f1']:.4f} iou={metrics['iou']:.4f} (best {best_f1:.4f})")
             ctx.barrier()
     bar.close()
