@@ -118,11 +118,14 @@ def build_parser() -> argparse.ArgumentParser:
         q.add_argument("--overlap", type=int, default=0, help="pixels shared by neighbouring tiles (averaged)")
         q.add_argument("--device", default="auto", help="auto (cuda if present), cpu, cuda or cuda:N")
 
+    def data_source(q):
+        q.add_argument("--data", required=True, help="dataset root (<root>/{A,B,label} or a folder of them)")
+        q.add_argument("--split", default=None, help="use <root>/list/<split>.txt")
+        q.add_argument("--list", default=None, help="file of pair names to use ('<dataset>/<name>')")
+
     e = sub.add_parser("evaluate", help="metrics of a checkpoint on full images of a dataset root")
     e.add_argument("--checkpoint", required=True)
-    e.add_argument("--data", required=True, help="dataset root (<root>/{A,B,label} or a folder of them)")
-    e.add_argument("--split", default=None, help="use <root>/list/<split>.txt")
-    e.add_argument("--list", default=None, help="file of pair names to evaluate ('<dataset>/<name>')")
+    data_source(e)
     e.add_argument("--json", default=None, help="also write the overall metrics as JSON here")
     tiling(e)
     e.set_defaults(func=cmd_evaluate)
@@ -137,9 +140,7 @@ def build_parser() -> argparse.ArgumentParser:
     r.set_defaults(func=cmd_predict)
 
     d = sub.add_parser("data", help="read and check every pair of a dataset root, print its statistics")
-    d.add_argument("--data", required=True, help="dataset root (<root>/{A,B,label} or a folder of them)")
-    d.add_argument("--split", default=None, help="use <root>/list/<split>.txt")
-    d.add_argument("--list", default=None, help="file of pair names ('<dataset>/<name>')")
+    data_source(d)
     d.add_argument("--channels", type=int, default=3, help="bands expected per image")
     d.add_argument("--label-threshold", type=int, default=None, help="change = label > threshold")
     d.add_argument("--tile", type=int, default=256, help="tile size for the tile count")
