@@ -55,16 +55,15 @@ def cmd_evaluate(args) -> None:
 
 
 def cmd_predict(args) -> None:
-    from frd_q.data.io import read_image
-    from frd_q.errors import DataError
+    from pathlib import Path
+
+    from frd_q.data.io import PairRecord, read_pair
     from frd_q.infer import predict_logits, write_mask, write_overlay
     from frd_q.train.checkpoint import load_model
 
     device = resolve_device(args.device)
     model, cfg, _ = load_model(args.checkpoint)
-    a, b = read_image(args.a, cfg.data.in_channels), read_image(args.b, cfg.data.in_channels)
-    if a.shape != b.shape:
-        raise DataError(f"{args.b}: size {b.shape[1]}x{b.shape[0]} differs from {args.a} ({a.shape[1]}x{a.shape[0]})")
+    a, b, _ = read_pair(PairRecord("", Path(args.a).stem, Path(args.a), Path(args.b), None), cfg.data.in_channels)
     mask = predict_logits(model.to(device), a, b, args.tile or cfg.data.tile_size, args.overlap, device=device) > 0
     write_mask(args.out, mask)
     if args.overlay:
