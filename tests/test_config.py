@@ -47,7 +47,7 @@ def test_nested_list_of_sources_and_overrides(tmp_path):
     cfg = load_config(p, ["train.steps=7", "model.widths=[8, 16]", "loss.pos_weight=2"])
     assert cfg.data.train[0].root == "/x" and cfg.data.train[0].split == "train"
     assert cfg.train.steps == 7 and cfg.model.widths == [8, 16] and cfg.loss.pos_weight == 2.0
-    with pytest.raises(ConfigError, match="unknown key 'data.train\\[0\\].rooot'|unknown key 'data.train\\[0\\].rooot"):
+    with pytest.raises(ConfigError, match=r"unknown key 'data\.train\[0\]\.rooot'"):
         load_config(write(tmp_path, "data:\n  train:\n    - rooot: /x\n"))
     with pytest.raises(ConfigError, match="not of the form"):
         load_config(p, ["train.steps"])
