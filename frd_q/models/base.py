@@ -18,6 +18,8 @@ from dataclasses import dataclass, field
 import torch
 from torch import nn
 
+from frd_q.config import Fusion
+
 
 @dataclass
 class ChangeOutput:
@@ -28,20 +30,37 @@ class ChangeOutput:
 
 
 class ChangeDetector(nn.Module):
-    """Base class: subclasses set the stage descriptions and implement `encode`, `fuse` and `decode`."""
+    """Base class: subclasses set the stage descriptions, `stages`, `fuse_quant` (one module per stage applied to
+    |A - B|) and `fusion`, and implement `entry` and `decode`."""
 
     stage_channels: tuple[int, ...]  #: channels of features_a[i] / features_b[i]
     stage_strides: tuple[int, ...]  #: input size / feature size of stage i
+    stages: nn.ModuleList  #: encoder stages, shared by both dates
+    fuse_quant: nn.ModuleList  #: per stage, applied to |A - B| (a quantizer in the student, identity otherwise)
+    fusion: Fusion  #: absdiff or concat
 
     @property
     def size_multiple(self) -> int:
         return self.stage_strides[-1]
 
-    def encode(self, x: torch.Tensor) -> list[torch.Tensor]:
+    def entry(self, x: torch.Tensor) -> torch.Tensor:
+        """What the image passes through before the first stage."""
         raise NotImplementedError
 
+    def encode(self, x: torch.Tensor) -> list[torch.Tensor]:
+        """Per-stage features of one date."""
+        x = self.entry(x)
+        feats = []
+        for stage in self.stages:
+            x = stage(x)
+            feats.append(x)
+        return feats
+
     def fuse(self, fa: list[torch.Tensor], fb: list[torch.Tensor]) -> list[torch.Tensor]:
-        raise NotImplementedError
+        """Per-stage bitemporal fusion: [A, B] along channels, or |A - B| through `fuse_quant`."""
+        if self.fusion == Fusion.CONCAT:
+            return [torch.cat([a, b], 1) for a, b in zip(fa, fb)]
+        return [q(torch.abs(a - b)) for q, a, b in zip(self.fuse_quant, fa, fb)]
 
     def decode(self, fused: list[torch.Tensor], size: tuple[int, int]) -> torch.Tensor:
         raise NotImplementedError

@@ -71,18 +71,8 @@ class StudentCD(ChangeDetector):
             qnn.QuantConv2d(w[0], 1, 1, bias=False, **weight_quant(wb)), nn.BatchNorm2d(1)
         )
 
-    def encode(self, x):
-        x = self.input_quant(x)
-        feats = []
-        for stage in self.stages:
-            x = stage(x)
-            feats.append(x)
-        return feats
-
-    def fuse(self, fa, fb):
-        if self.fusion == Fusion.CONCAT:
-            return [torch.cat([a, b], 1) for a, b in zip(fa, fb)]
-        return [q(torch.abs(a - b)) for q, a, b in zip(self.fuse_quant, fa, fb)]
+    def entry(self, x):
+        return self.input_quant(x)
 
     def decode(self, fused, size):
         x = fused[-1]

@@ -9,7 +9,6 @@ the logits at stride 2, bilinearly upsampled to the input size.
 
 from __future__ import annotations
 
-import torch
 import torch.nn.functional as F
 from torch import nn
 
@@ -56,22 +55,13 @@ class TeacherCD(ChangeDetector):
             self.stages.append(nn.Sequential(*blocks))
             cin = cout
         k = 2 if cfg.fusion == Fusion.CONCAT else 1
+        self.fuse_quant = nn.ModuleList(nn.Identity() for _ in w)  # float teacher: |A - B| as it is
         self.lateral = nn.ModuleList(nn.Conv2d(k * c, DECODER_CHANNELS, 1) for c in w)
         self.refine = conv_bn_relu(DECODER_CHANNELS, DECODER_CHANNELS)
         self.head = nn.Conv2d(DECODER_CHANNELS, 1, 1)
 
-    def encode(self, x):
-        feats = []
-        x = self.stem(x)
-        for stage in self.stages:
-            x = stage(x)
-            feats.append(x)
-        return feats
-
-    def fuse(self, fa, fb):
-        if self.fusion == Fusion.CONCAT:
-            return [torch.cat([a, b], 1) for a, b in zip(fa, fb)]
-        return [torch.abs(a - b) for a, b in zip(fa, fb)]
+    def entry(self, x):
+        return self.stem(x)
 
     def decode(self, fused, size):
         x = self.lateral[-1](fused[-1])
