@@ -102,12 +102,12 @@ def load_pairs(records: list[PairRecord], channels: int = 3, threshold: int | No
     return [LoadedPair(r, *read_pair(r, channels, threshold)) for r in records]
 
 
-def to_sample(a: np.ndarray, b: np.ndarray, label: np.ndarray | None, valid: np.ndarray, name: str) -> dict:
-    """Build the sample dict from HWC uint8 arrays."""
+def to_sample(a: np.ndarray, b: np.ndarray, label: np.ndarray, valid: np.ndarray, name: str) -> dict:
+    """Build the sample dict from HWC uint8 images and an HW uint8 label."""
     return {
         "a": np.ascontiguousarray(a.transpose(2, 0, 1), dtype=np.float32) / 255.0,
         "b": np.ascontiguousarray(b.transpose(2, 0, 1), dtype=np.float32) / 255.0,
-        "label": (label if label is not None else np.zeros(a.shape[:2], np.uint8)).astype(np.float32),
+        "label": label.astype(np.float32),
         "valid": valid,
         "name": name,
     }

@@ -32,8 +32,6 @@ def pad_to(arr: np.ndarray, height: int, width: int, mode: str = "symmetric") ->
     if ph == 0 and pw == 0:
         return arr
     widths = [(0, ph), (0, pw)] + [(0, 0)] * (arr.ndim - 2)
-    if mode == "constant":
-        return np.pad(arr, widths, mode="constant")
     return np.pad(arr, widths, mode=mode)
 
 
