@@ -24,6 +24,7 @@ from frd_q.errors import ConfigError
 class Arch(str, enum.Enum):
     TEACHER = "teacher"  # float ResNet-style Siamese change detector
     STUDENT = "student"  # Brevitas low-bit Siamese U-Net that FINN can compile
+    EARLY = "early"  # Brevitas low-bit early-fusion encoder (6-channel input, stride-2 convs): all-RTL in FINN
 
 
 class Fusion(str, enum.Enum):
@@ -65,7 +66,7 @@ class DataConfig:
 
 @dataclass
 class ModelConfig:
-    arch: Arch = Arch.STUDENT  #: teacher (float) or student (Brevitas, quantized)
+    arch: Arch = Arch.STUDENT  #: teacher (float), student (Brevitas Siamese) or early (Brevitas early fusion)
     widths: list[int] = field(default_factory=lambda: [16, 32, 64, 96])  #: channels per encoder stage
     blocks: list[int] = field(default_factory=lambda: [2, 2, 2, 2])  #: teacher only: residual blocks per stage
     fusion: Fusion = Fusion.ABSDIFF  #: how the two dates' features are fused at each stage

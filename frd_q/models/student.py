@@ -71,6 +71,21 @@ class StudentCD(ChangeDetector):
             qnn.QuantConv2d(w[0], 1, 1, bias=False, **weight_quant(wb)), nn.BatchNorm2d(1)
         )
 
+    def conv_blocks(self) -> list[tuple[QConvBNReLU, nn.Module]]:
+        """Every conv-BN-QReLU block with the quantizer whose scale its integer input carries (for tie removal)."""
+        blocks, previous = [], self.input_quant
+        for stage in self.stages:
+            for block in (m for m in stage if isinstance(m, QConvBNReLU)):
+                blocks.append((block, previous))  # max pooling keeps the scale of what it pools
+                previous = block[2]
+        blocks += [(block, self.skip_quant[i]) for block, i in zip(self.dec, range(len(self.dec) - 1, -1, -1))]
+        return blocks
+
+    @property
+    def head_input_act(self) -> nn.Module:
+        """The quantized activation that feeds the head conv (its scale turns head inputs into integers)."""
+        return self.dec[-1][2]
+
     def entry(self, x):
         return self.input_quant(x)
 
