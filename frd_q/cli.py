@@ -5,6 +5,9 @@
     frd-q predict   --checkpoint runs/student_w4a4/best.pt --a A.png --b B.png --out mask.png [--overlay o.png]
     frd-q data      --data ../shared/data/real_cd_train
     frd-q info      --checkpoint runs/student_w4a4/best.pt
+    frd-q export    --checkpoint runs/student_w4a4/best.pt --out build/student.onnx [--tile 256] [--check ROOT]
+
+The FINN flow has its own script: python flows/build.py --board ZCU104 --checkpoint CKPT (see hw/).
 
 Every user error (bad file, bad config, wrong checkpoint) ends as one line on stderr and exit status 2.
 """
@@ -99,6 +102,41 @@ def cmd_info(args) -> None:
     print(f"  metrics: {ckpt['metrics']}")
 
 
+def cmd_export(args) -> None:
+    import numpy as np
+
+    from frd_q.config import DataSource
+    from frd_q.data.dataset import load_pairs, scan_root
+    from frd_q.export import export_checkpoint, run_qonnx
+    from frd_q.export.qonnx import PixelInputs, StackedPixelInputs, is_early_fusion
+    from frd_q.train.checkpoint import load_model
+
+    result = export_checkpoint(args.checkpoint, args.tile, args.out, remove_ties=not args.keep_ties)
+    path = result["onnx"]
+    print(f"wrote {path} and {result['checkpoint']}")
+    if result["ties"]:
+        t = result["ties"]
+        print(f"tie removal: {t['channels_shifted']} of {t['channels']} channels shifted by at most "
+              f"{t['max_shift']:.3f} accumulator units; closest threshold to an integer {t['closest_before']:.4f} "
+              f"-> {t['closest_after']:.4f}")
+    if args.check:
+        import torch
+
+        model, cfg, _ = load_model(result["checkpoint"])
+        wrapper = StackedPixelInputs(model) if is_early_fusion(model) else PixelInputs(model)
+        worst, flips, n = 0.0, 0, 0
+        for p in load_pairs(scan_root(DataSource(root=args.check)), cfg.data.in_channels)[: args.check_pairs]:
+            a, b = p.a[: args.tile, : args.tile], p.b[: args.tile, : args.tile]
+            if a.shape[:2] != (args.tile, args.tile):
+                continue
+            out = run_qonnx(path, a, b)
+            t = lambda x: torch.from_numpy(x[None].astype(np.float32))  # noqa: E731
+            with torch.no_grad():
+                ref = (wrapper(torch.cat([t(a), t(b)], -1)) if is_early_fusion(model) else wrapper(t(a), t(b))).numpy()
+            worst, flips, n = max(worst, float(np.abs(out - ref).max())), flips + int(((out > 0) != (ref > 0)).sum()), n + 1
+        print(f"QONNX vs PyTorch on {n} real tiles: max |logit difference| {worst:.2e}, {flips} change decisions differ")
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="frd-q", description=__doc__.split("\n\n")[0])
     sub = p.add_subparsers(dest="command", required=True)
@@ -148,6 +186,15 @@ def build_parser() -> argparse.ArgumentParser:
     i = sub.add_parser("info", help="describe a checkpoint")
     i.add_argument("--checkpoint", required=True)
     i.set_defaults(func=cmd_info)
+
+    x = sub.add_parser("export", help="export a student checkpoint to QONNX (the FINN flow's input)")
+    x.add_argument("--checkpoint", required=True)
+    x.add_argument("--out", required=True, help="output .onnx")
+    x.add_argument("--tile", type=int, default=256, help="input tile size of the exported graph")
+    x.add_argument("--check", default=None, metavar="ROOT", help="compare with PyTorch on real tiles of ROOT")
+    x.add_argument("--check-pairs", type=int, default=4, help="how many pairs of ROOT to compare (4)")
+    x.add_argument("--keep-ties", action="store_true", help="export the weights unchanged (no tie removal)")
+    x.set_defaults(func=cmd_export)
     return p
 
 

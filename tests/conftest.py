@@ -56,13 +56,23 @@ def write_config(path: Path, cfg: dict) -> Path:
     return path
 
 
+def _train_tiny(tmp_path_factory, real_cd, arch: str, **train) -> Path:
+    from frd_q.config import config_from_dict
+    from frd_q.train.loop import train as run_training
+
+    tmp = tmp_path_factory.mktemp(f"tiny_{arch}")
+    cfg = config_from_dict(tiny_config(tmp, real_cd, arch, **train))
+    run_training(cfg, progress=False)
+    return tmp / "runs" / "tiny" / "best.pt"
+
+
 @pytest.fixture(scope="session")
 def tiny_checkpoint(tmp_path_factory, real_cd) -> Path:
-    """A tiny W4A4 student trained for 4 steps on real pairs (shared by the evaluate/predict tests)."""
-    from frd_q.config import config_from_dict
-    from frd_q.train.loop import train
+    """A tiny W4A4 Siamese student trained for 4 steps on real pairs (shared by the evaluate/predict tests)."""
+    return _train_tiny(tmp_path_factory, real_cd, "student")
 
-    tmp = tmp_path_factory.mktemp("tiny_ckpt")
-    cfg = config_from_dict(tiny_config(tmp, real_cd))
-    train(cfg, progress=False)
-    return tmp / "runs" / "tiny" / "best.pt"
+
+@pytest.fixture(scope="session")
+def tiny_early_checkpoint(tmp_path_factory, real_cd) -> Path:
+    """A tiny W4A4 early-fusion student trained for 4 steps on real pairs."""
+    return _train_tiny(tmp_path_factory, real_cd, "early")

@@ -130,3 +130,15 @@ def test_data_command_checks_and_counts(real_cd, tmp_path, capsys):
     (bad / "A").mkdir(parents=True)
     (bad / "A" / "x.png").write_bytes(b"broken")
     one_error_line(capsys, ["data", "--data", str(bad)], "x.png: no matching time-2 image")
+
+
+def test_export_writes_graph_and_tie_free_checkpoint(tiny_checkpoint, real_cd, tmp_path, capsys):
+    out = tmp_path / "s.onnx"
+    assert main(["export", "--checkpoint", str(tiny_checkpoint), "--out", str(out), "--tile", "64",
+                 "--check", str(real_cd / "LEVIR-CD"), "--check-pairs", "2"]) == 0
+    text = capsys.readouterr().out
+    assert out.is_file() and out.with_suffix(".pt").is_file()
+    assert "tie removal:" in text and "QONNX vs PyTorch on 2 real tiles" in text
+    one_error_line(capsys, ["export", "--checkpoint", str(tmp_path / "none.pt"), "--out", str(tmp_path / "n.onnx")],
+                   "checkpoint not found")
+    assert not (tmp_path / "n.onnx").exists()
