@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # The main job on the bundled real data, sized for a 2-core CPU (about 15 minutes there, see README.md):
 # a float teacher and a W4A4 Brevitas student trained on ../shared/data/real_cd_train plus the training pairs of
-# ../shared/data/real_cd, then both evaluated on the held-out pairs of real_cd (configs/splits/real_cd_val.txt).
+# ../shared/data/real_cd, both evaluated on the held-out pairs of real_cd (configs/splits/real_cd_val.txt), then
+# the student compiled by the FINN flow for a ZCU104 (estimates and generated RTL/HLS under build/demo_ZCU104) and
+# its hardware graph checked bit-exact against PyTorch on real tiles.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
@@ -19,3 +21,10 @@ echo
 $frd predict --checkpoint runs/demo_student_w4a4/best.pt \
   --a ../shared/data/real_cd/LEVIR-CD/A/val_27_0000_0256.png --b ../shared/data/real_cd/LEVIR-CD/B/val_27_0000_0256.png \
   --out runs/demo_student_w4a4/val_27_mask.png --overlay runs/demo_student_w4a4/val_27_overlay.png
+
+echo; echo "== FINN flow for the ZCU104 (up to code generation without Vivado / Vitis HLS)"
+.venv/bin/python flows/build.py --board ZCU104 --checkpoint runs/demo_student_w4a4/best.pt --out build/demo_ZCU104 \
+  --overwrite
+tail -n 8 build/demo_ZCU104/estimates.md
+echo; echo "== hardware graph vs PyTorch, integer outputs, first 6 real tiles"
+.venv/bin/python flows/check_hw.py --build build/demo_ZCU104 --data ../shared/data/real_cd --limit 6

@@ -1,0 +1,80 @@
+"""Bit-exactness of the FINN hardware-layer graph against the PyTorch student, on real tiles.
+
+    from hw.check import check_hw_graph
+    result = check_hw_graph("build/ZCU104", "../shared/data/real_cd")
+    result["mismatches"] == 0
+
+The accelerator graph (the dataflow partition, before backends are chosen, executed in Python) receives each
+tile's raw uint8 pixels and returns the head's integer accumulators; frd_q.export.head_accumulators computes the
+same integers from the Brevitas model. Every tile of every pair is compared (ragged image edges mirrored, as in
+training and inference). `python flows/check_hw.py --build DIR --data ROOT` is the command-line twin.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+from qonnx.core.modelwrapper import ModelWrapper
+
+from frd_q.config import DataSource
+from frd_q.data.dataset import load_pairs, scan_root
+from frd_q.data.tiling import pad_to, padded_length, tile_grid
+from frd_q.errors import ConfigError
+from hw.execute import execute
+from hw.finn_env import finn_session
+
+
+def partition_model(build_dir: Path) -> Path:
+    found = sorted((build_dir / "intermediate").glob("*_dataflow_partition.onnx"))
+    if not found:
+        raise ConfigError(f"{build_dir}: no dataflow_partition model (run flows/build.py through that step)")
+    return found[-1]
+
+
+def iter_tiles(pairs, tile: int):
+    """(key, a, b) for every tile x tile window of every pair (edges mirrored)."""
+    for p in pairs:
+        h, w = p.label.shape
+        ph, pw = padded_length(h, tile), padded_length(w, tile)
+        a, b = pad_to(p.a, ph, pw), pad_to(p.b, ph, pw)
+        for y, x in tile_grid(h, w, tile):
+            yield f"{p.record.key}@{y},{x}", a[y : y + tile, x : x + tile], b[y : y + tile, x : x + tile]
+
+
+def check_hw_graph(build_dir: str | Path, data: str | Path, list_file: str | None = None, limit: int | None = None,
+                   log=None) -> dict:
+    from frd_q.export.qonnx import accelerator_inputs
+    from frd_q.export.reference import head_accumulators
+    from frd_q.train.checkpoint import load_model
+
+    build_dir = Path(build_dir)
+    summary_path = build_dir / "summary.json"
+    if not summary_path.is_file():
+        raise ConfigError(f"{summary_path}: not found (is {build_dir} a flows/build.py output folder?)")
+    summary = json.loads(summary_path.read_text())
+    tile = int(summary["config"]["tile"])
+    model, _, _ = load_model(summary["hw_checkpoint"])  # the tie-free weights the hardware was built from
+    pairs = load_pairs(scan_root(DataSource(root=str(data), list=list_file)))
+    result = {"tiles": 0, "elements": 0, "mismatches": 0, "first_mismatch": None, "max_abs_diff": 0}
+    with finn_session(build_dir / "finn_tmp"):
+        hw = ModelWrapper(str(partition_model(build_dir)))
+        names = [i.name for i in hw.graph.input]
+        for key, a, b in iter_tiles(pairs, tile):
+            if limit is not None and result["tiles"] >= limit:
+                break
+            ref = head_accumulators(model, a, b)
+            out = execute(hw, dict(zip(names, accelerator_inputs(len(names), a, b))))[hw.graph.output[0].name]
+            if out.shape != ref.shape:
+                raise ConfigError(f"{key}: accelerator output {out.shape} vs PyTorch {ref.shape}")
+            diff = out.astype(np.int64) != ref
+            result["tiles"] += 1
+            result["elements"] += int(diff.size)
+            result["mismatches"] += int(diff.sum())
+            if diff.any():
+                result["max_abs_diff"] = max(result["max_abs_diff"], int(np.abs(out - ref).max()))
+                result["first_mismatch"] = result["first_mismatch"] or key
+            if log:
+                log(f"{key}: {int(diff.sum())} of {diff.size} differ")
+    return result

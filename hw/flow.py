@@ -1,0 +1,171 @@
+"""Run the FINN flow (hw.steps.STEPS) for one checkpoint and board.
+
+    from hw.flow import BuildConfig, run_flow
+    summary = run_flow(BuildConfig(checkpoint="runs/student_w4a4/best.pt", board="ZCU104", out="build/zcu104"))
+
+Writes into `out`: finn.log (what FINN prints), model.onnx (QONNX), intermediate/NN_<step>.onnx after every step, dataflow_parent.onnx and
+partitions/ (the accelerator model), folding_config.json, estimates.json/.md, hdl/ (generated sources and
+filelist.txt), time_per_step.json and summary.json. The Xilinx-tool steps run where the tools are; elsewhere the
+flow stops before the first of them with a message naming the missing tool (an error only when that step was
+asked for explicitly with stop_step).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import logging
+import shutil
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+from qonnx.core.modelwrapper import ModelWrapper
+
+from frd_q.errors import ConfigError, FrdError
+from frd_q.fsutil import write_json
+from hw.boards import Board, get_board
+from hw.finn_env import finn_session
+from hw.steps import STEP_NAMES, STEPS, TOOL_STEPS
+
+
+class FlowError(FrdError):
+    """A flow step failed for a reason the user can act on."""
+
+
+@dataclass
+class BuildConfig:
+    checkpoint: Path  #: frd_q student checkpoint (Siamese `student` or early-fusion `early`)
+    board: str  #: catalogue name (hw/boards.yaml)
+    out: Path  #: output folder
+    tile: int = 256  #: input tile size the accelerator is built for (pixels per side)
+    target_fps: float | None = None  #: tiles per second to fold for; None: the fastest design that fits
+    folding: Path | None = None  #: FINN folding JSON to apply instead of searching
+    clock_ns: float | None = None  #: clock period; None: the board's default
+    fit_limit: float = 0.9  #: a design fits when every estimated resource is at most this share of the board's
+    mvau_wwidth_max: int = 288  #: widest MVAU weight stream (PE * SIMD * weight bits) folding may use (FINN: 36)
+    start_step: str | None = None  #: resume from this step (reads the previous step's intermediate model)
+    stop_step: str | None = None  #: stop after this step; None: as far as the installed tools allow
+    overwrite: bool = False  #: allow writing into a non-empty output folder when not resuming
+
+    def __post_init__(self):
+        self.checkpoint, self.out = Path(self.checkpoint), Path(self.out)
+        self.folding = Path(self.folding) if self.folding else None
+        for name in ("start_step", "stop_step"):
+            value = getattr(self, name)
+            if value is not None and value not in STEP_NAMES:
+                raise ConfigError(f"{name} {value!r} is not a step; steps: {', '.join(STEP_NAMES)}")
+        if self.target_fps is not None and self.target_fps <= 0:
+            raise ConfigError(f"target FPS must be positive, got {self.target_fps}")
+        if self.target_fps is not None and self.folding is not None:
+            raise ConfigError("give either a target FPS or a folding file, not both")
+
+
+@dataclass
+class Build:
+    """What the steps share: the config, the board, the output folder and the summary being written."""
+
+    cfg: BuildConfig
+    board: Board
+    summary: dict = field(default_factory=dict)
+    notes: list[str] = field(default_factory=list)  #: messages for the user, printed after the step
+
+    @property
+    def out(self) -> Path:
+        return self.cfg.out
+
+    @property
+    def clock_ns(self) -> float:
+        return self.cfg.clock_ns or self.board.clock_ns
+
+    @staticmethod
+    def error(message: str) -> FlowError:
+        return FlowError(message)
+
+
+def _intermediate(out: Path, index: int, name: str) -> Path:
+    return out / "intermediate" / f"{index:02d}_{name}.onnx"
+
+
+def run_flow(cfg: BuildConfig, log=print) -> dict:
+    board = get_board(cfg.board)
+    build = Build(cfg, board)
+    first = STEP_NAMES.index(cfg.start_step) if cfg.start_step else 0
+    last = STEP_NAMES.index(cfg.stop_step) if cfg.stop_step else len(STEPS) - 1
+    if first > last:
+        raise ConfigError(f"start step {cfg.start_step} comes after stop step {cfg.stop_step}")
+    if first == 0 and cfg.out.exists() and any(cfg.out.iterdir()) and not cfg.overwrite:
+        raise ConfigError(f"{cfg.out}: output folder is not empty (use --overwrite, or --start-step to resume)")
+    if first == 0 and cfg.out.exists() and cfg.overwrite:
+        shutil.rmtree(cfg.out)
+    if first == 0 and not cfg.checkpoint.is_file():
+        raise ConfigError(f"{cfg.checkpoint}: checkpoint not found")
+    (cfg.out / "intermediate").mkdir(parents=True, exist_ok=True)
+    model = None
+    if first > 0:
+        previous = _intermediate(cfg.out, first - 1, STEP_NAMES[first - 1])
+        if not previous.is_file():
+            raise ConfigError(f"{previous}: cannot resume at {cfg.start_step}, the previous step's model is missing")
+        model = ModelWrapper(str(previous))
+    if first > 0 and (cfg.out / "summary.json").is_file():  # resuming: keep what the earlier steps recorded
+        build.summary.update(json.loads((cfg.out / "summary.json").read_text()))
+        build.summary.pop("stopped_before", None)
+        build.summary.pop("stop_reason", None)
+    build.summary.update(board=asdict(board), clock_ns=build.clock_ns, config=_jsonable(asdict(cfg)))
+    times = build.summary.setdefault("steps", {})
+    with finn_session(cfg.out / "finn_tmp"):
+        for index in range(first, last + 1):
+            name, step = STEPS[index]
+            tool = TOOL_STEPS.get(name)
+            if tool and shutil.which(tool) is None and _needs_tool(name, model) and cfg.stop_step is None:
+                build.summary["stopped_before"] = name
+                build.summary["stop_reason"] = f"{tool} not on PATH"
+                log(f"[{index + 1}/{len(STEPS)}] {name}: needs {tool}, which is not on PATH: stopping here "
+                    f"(everything up to code generation is in {cfg.out})")
+                break
+            log(f"[{index + 1}/{len(STEPS)}] {name} ...", end="", flush=True)
+            t0 = time.time()
+            try:
+                with _finn_output_to(cfg.out / "finn.log"):
+                    print(f"==== {name}", flush=True)
+                    model = step(model, build)
+            except FrdError:
+                log(" failed")
+                raise
+            times[name] = round(time.time() - t0, 2)
+            model.save(str(_intermediate(cfg.out, index, name)))
+            log(f" {times[name]:.1f} s")
+            for note in build.notes:
+                log(f"  note: {note}")
+            build.summary.setdefault("notes", []).extend(build.notes)
+            build.notes.clear()
+            write_json(cfg.out / "time_per_step.json", times)
+    build.summary["completed"] = [n for n in STEP_NAMES if n in times]
+    write_json(cfg.out / "summary.json", build.summary)
+    return build.summary
+
+
+@contextlib.contextmanager
+def _finn_output_to(path: Path):
+    """Send what FINN prints and logs (its logger is "finn_logger") to `path` instead of the terminal."""
+    finn_logger = logging.getLogger("finn_logger")
+    with open(path, "a") as stream, contextlib.redirect_stdout(stream):
+        handler = logging.StreamHandler(stream)
+        finn_logger.addHandler(handler)
+        propagate, finn_logger.propagate = finn_logger.propagate, False
+        try:
+            yield
+        finally:
+            finn_logger.removeHandler(handler)
+            finn_logger.propagate = propagate
+
+
+def _needs_tool(step: str, model) -> bool:
+    """hls_ipgen only needs Vitis HLS when HLS layers are left."""
+    if step != "hls_ipgen" or model is None:
+        return True
+    return any(n.op_type.endswith("_hls") for n in model.graph.node)
+
+
+def _jsonable(d: dict) -> dict:
+    return {k: str(v) if isinstance(v, Path) else v for k, v in d.items()}
