@@ -258,7 +258,7 @@ def step_hls_ipgen(model, build):
     if not any(n.op_type.endswith("_hls") for n in model.graph.node):
         return model  # an all-RTL accelerator has nothing to synthesize with HLS
     require_tool("vitis_hls", "hls_ipgen")
-    model = model.transform(HLSSynthIP())
+    model = model.transform(HLSSynthIP(build.board.part))
     return model.transform(ReplaceVerilogRelPaths())
 
 
