@@ -14,8 +14,13 @@ from pathlib import Path
 
 
 def main(argv: list[str] | None = None) -> int:
+    import logging
+    import warnings
+
     from frd_q.errors import FrdError
 
+    logging.getLogger("torch.utils.cpp_extension").setLevel(logging.ERROR)
+    warnings.filterwarnings("ignore", message="Named tensors", category=UserWarning)
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--build", type=Path, required=True, help="flows/build.py output folder")
     p.add_argument("--data", type=Path, required=True, help="data root with {A,B,label} folders")

@@ -147,9 +147,9 @@ def run_flow(cfg: BuildConfig, log=print) -> dict:
 
 @contextlib.contextmanager
 def _finn_output_to(path: Path):
-    """Send what FINN prints and logs (its logger is "finn_logger") to `path` instead of the terminal."""
+    """Send what FINN (and qonnx, Brevitas, torch) print, warn and log to `path` instead of the terminal."""
     finn_logger = logging.getLogger("finn_logger")
-    with open(path, "a") as stream, contextlib.redirect_stdout(stream):
+    with open(path, "a") as stream, contextlib.redirect_stdout(stream), contextlib.redirect_stderr(stream):
         handler = logging.StreamHandler(stream)
         finn_logger.addHandler(handler)
         propagate, finn_logger.propagate = finn_logger.propagate, False
