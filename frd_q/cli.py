@@ -5,6 +5,7 @@
     frd-q predict   --checkpoint runs/student_w4a4/best.pt --a A.png --b B.png --out mask.png [--overlay o.png]
     frd-q data      --data ../shared/data/real_cd_train
     frd-q info      --checkpoint runs/student_w4a4/best.pt
+    frd-q ablate    --config configs/ablation.yaml
     frd-q export    --checkpoint runs/student_w4a4/best.pt --out build/student.onnx [--tile 256] [--check ROOT]
 
 The FINN flow has its own script: python flows/build.py --board ZCU104 --checkpoint CKPT (see hw/).
@@ -102,6 +103,16 @@ def cmd_info(args) -> None:
     print(f"  metrics: {ckpt['metrics']}")
 
 
+def cmd_ablate(args) -> None:
+    from pathlib import Path
+
+    from frd_q.distill.ablate import load_ablation, run_ablation
+
+    cfg = load_ablation(args.config)
+    run_ablation(cfg, progress=not args.no_progress)
+    print((Path(cfg.out_dir) / "ablation.md").read_text())
+
+
 def cmd_export(args) -> None:
     import numpy as np
 
@@ -186,6 +197,11 @@ def build_parser() -> argparse.ArgumentParser:
     i = sub.add_parser("info", help="describe a checkpoint")
     i.add_argument("--checkpoint", required=True)
     i.set_defaults(func=cmd_info)
+
+    ab = sub.add_parser("ablate", help="train one student per distillation variant and seed, tabulate F1/IoU")
+    ab.add_argument("--config", required=True, help="ablation YAML (see configs/ablation.yaml)")
+    ab.add_argument("--no-progress", action="store_true", help="no progress bars")
+    ab.set_defaults(func=cmd_ablate)
 
     x = sub.add_parser("export", help="export a student checkpoint to QONNX (the FINN flow's input)")
     x.add_argument("--checkpoint", required=True)

@@ -84,6 +84,26 @@ class LossConfig:
 
 
 @dataclass
+class DistillConfig:
+    teacher: str | None = None  #: float teacher checkpoint; None: no distillation
+    kd: float = 0.0  #: weight of per-pixel logit KD (Hinton)
+    fitnet: float = 0.0  #: weight of FitNet feature regression (1x1 adapters)
+    at: float = 0.0  #: weight of attention transfer
+    cwd: float = 0.0  #: weight of channel-wise distillation
+    bfdd: float = 0.0  #: weight of FRD's bitemporal feature distance distillation
+    ccrd: float = 0.0  #: weight of FRD's contrastive cluster representation distillation
+    kd_temperature: float = 2.0  #: KD temperature
+    cwd_temperature: float = 4.0  #: CWD temperature
+    ccrd_temperature: float = 0.1  #: CCRD contrastive temperature
+    bfdd_relation: float = 1.0  #: weight of BFDD's cross-date relation term against its distance-map term
+    pixels: int = 256  #: pixels sampled per image and iteration for the relation and contrastive terms
+
+    @property
+    def active(self) -> bool:
+        return any((self.kd, self.fitnet, self.at, self.cwd, self.bfdd, self.ccrd))
+
+
+@dataclass
 class TrainConfig:
     steps: int = 500  #: optimizer steps
     batch_size: int = 8  #: samples per step (split across processes under torchrun)
@@ -103,6 +123,7 @@ class Config:
     data: DataConfig = field(default_factory=DataConfig)
     model: ModelConfig = field(default_factory=ModelConfig)
     loss: LossConfig = field(default_factory=LossConfig)
+    distill: DistillConfig = field(default_factory=DistillConfig)
     train: TrainConfig = field(default_factory=TrainConfig)
 
     def validate(self, where: str) -> Config:
@@ -119,6 +140,10 @@ class Config:
             (0.0 <= d.augment.swap <= 1.0, f"data.augment.swap={d.augment.swap} (a probability)"),
             (0.0 <= d.change_crop <= 1.0, f"data.change_crop={d.change_crop} (a probability)"),
             (t.steps > 0 and t.batch_size > 0 and t.val_every > 0 and t.log_every > 0, "train.steps/batch_size/val_every/log_every must be > 0"),
+            (not self.distill.active or self.distill.teacher, "distill: loss weights are set but distill.teacher is not"),
+            (min(self.distill.kd, self.distill.fitnet, self.distill.at, self.distill.cwd, self.distill.bfdd,
+                 self.distill.ccrd) >= 0, "distill: loss weights must be >= 0"),
+            (self.distill.pixels >= 2, f"distill.pixels={self.distill.pixels} (at least 2)"),
         ]
         for ok, what in checks:
             if not ok:
@@ -208,6 +233,12 @@ def _convert(tp, value, where: str, key: str):
             raise ConfigError(f"{where}: '{key}' must be a list, got {value!r}")
         (item,) = typing.get_args(tp)
         return [_convert(item, v, where, f"{key}[{i}]") for i, v in enumerate(value)]
+    if origin is dict:
+        if not isinstance(value, dict):
+            raise ConfigError(f"{where}: '{key}' must be a mapping, got {value!r}")
+        k_type, v_type = typing.get_args(tp)
+        return {_convert(k_type, k, where, key): _convert(v_type, {} if v is None else v, where, f"{key}.{k}")
+                for k, v in value.items()}
     if dataclasses.is_dataclass(tp):
         return from_dict(tp, value, where, key + ".")
     if isinstance(tp, type) and issubclass(tp, enum.Enum):

@@ -115,7 +115,7 @@ def test_console_script_exit_status(tmp_path):
                           capture_output=True, text=True, cwd=REPO)
     assert proc.returncode == 2
     assert proc.stderr.strip().splitlines()[-1] == (
-        f"frd-q: error: {tmp_path / 'c.yaml'}: unknown key 'modle' (known keys here: name, data, model, loss, train)")
+        f"frd-q: error: {tmp_path / 'c.yaml'}: unknown key 'modle' (known keys here: name, data, model, loss, distill, train)")
 
 
 def test_data_command_checks_and_counts(real_cd, tmp_path, capsys):

@@ -113,6 +113,21 @@ def validate_and_save(cfg: Config, run_dir: Path, model, val_pairs, device, step
     return metrics, best_f1
 
 
+def load_teacher(cfg: Config, student, device):
+    """The frozen float teacher of `cfg.distill.teacher` (eval mode, no gradients) and the Distiller."""
+    from frd_q.distill import Distiller
+    from frd_q.train.checkpoint import load_model
+
+    teacher, tcfg, _ = load_model(cfg.distill.teacher)
+    if getattr(teacher, "fusion", None) is None:
+        raise ConfigError(f"{cfg.distill.teacher}: a teacher must be a Siamese model with per-date features")
+    if tcfg.data.in_channels != cfg.data.in_channels:
+        raise ConfigError(f"{cfg.distill.teacher}: teacher reads {tcfg.data.in_channels} bands, the student "
+                          f"{cfg.data.in_channels}")
+    teacher.eval().requires_grad_(False).to(device)
+    return teacher, Distiller(cfg.distill, student, teacher, cfg.train.seed).to(device)
+
+
 def train(cfg: Config, resume: bool = False, overwrite: bool = False, stop_after: int | None = None,
           progress: bool = True) -> dict:
     """Train per `cfg`; return the final metrics dict. `stop_after` ends the run early at that step (resumable)."""
@@ -140,7 +155,11 @@ def train(cfg: Config, resume: bool = False, overwrite: bool = False, stop_after
         # before the optimizer exists: Brevitas replaces its scale Parameters on load_state_dict
         load_weights(model, ckpt, last)
     model.to(device)
-    opt = torch.optim.AdamW(model.parameters(), lr=cfg.train.lr, weight_decay=cfg.train.weight_decay)
+    teacher, distiller = load_teacher(cfg, model, device) if cfg.distill.active else (None, None)
+    if distiller is not None and ckpt is not None:
+        distiller.load_state_dict(ckpt["distiller"])
+    trained = list(model.parameters()) + (list(distiller.parameters()) if distiller is not None else [])
+    opt = torch.optim.AdamW(trained, lr=cfg.train.lr, weight_decay=cfg.train.weight_decay)
     sched = torch.optim.lr_scheduler.LambdaLR(opt, lambda s: lr_factor(s, cfg))
     loss_fn = ChangeLoss(cfg.loss, pos_weight)
     start, best_f1, metrics = 0, -1.0, {}
@@ -164,8 +183,17 @@ def train(cfg: Config, resume: bool = False, overwrite: bool = False, stop_after
         model.train()
         batch = make_batch(tiles, cfg, step, ctx.rank, ctx.world)
         a, b = batch["a"].to(device), batch["b"].to(device)
-        logits = net(a, b)
-        loss, terms = loss_fn(logits, batch["label"].to(device), batch["valid"].to(device))
+        label, valid = batch["label"].to(device), batch["valid"].to(device)
+        if distiller is None:
+            loss, terms = loss_fn(net(a, b), label, valid)
+        else:
+            out = net(a, b, return_features=True)
+            with torch.no_grad():
+                out_t = teacher(a, b, return_features=True)
+            loss, terms = loss_fn(out.logits, label, valid)
+            d_loss, d_terms = distiller(out, out_t, label, valid, step)
+            loss = loss + d_loss
+            terms.update(d_terms)
         if not torch.isfinite(loss):
             raise TrainingError(f"{run_dir}: loss became {loss.item()} at step {step + 1}; last.pt holds the "
                                 f"last good state; lower train.lr")
@@ -174,14 +202,18 @@ def train(cfg: Config, resume: bool = False, overwrite: bool = False, stop_after
         opt.step()
         sched.step()
         done = step + 1
-        bar.set_postfix(loss=f"{loss.item():.4f}", lr=f"{sched.get_last_lr()[0]:.2e}")
+        bar.set_postfix(loss=f"{loss.item():.4f}", lr=f"{sched.get_last_lr()[0]:.2e}",
+                        **{k.removeprefix("distill_"): f"{v.item():.3f}" for k, v in terms.items()
+                           if k.startswith("distill_")})
         if train_log and (done % cfg.train.log_every == 0 or done == end):
             train_log.write({"step": done, "lr": sched.get_last_lr()[0], "loss": loss.item(),
                              **{k: v.item() for k, v in terms.items()}, "elapsed_s": round(time.time() - t0, 2)})
         if done % cfg.train.val_every == 0 or done == end:
             if ctx.rank == 0:
-                metrics, best_f1 = validate_and_save(cfg, run_dir, model, val_pairs, device, done, best_f1, extra={
-                    "pos_weight": pos_weight, "optimizer": opt.state_dict(), "scheduler": sched.state_dict()})
+                extra = {"pos_weight": pos_weight, "optimizer": opt.state_dict(), "scheduler": sched.state_dict()}
+                if distiller is not None:
+                    extra["distiller"] = distiller.state_dict()
+                metrics, best_f1 = validate_and_save(cfg, run_dir, model, val_pairs, device, done, best_f1, extra)
                 if val_pairs:
                     val_log.write({"step": done, **metrics})
                     bar.write(f"step {done}: val f1={metrics['f1']:.4f} iou={metrics['iou']:.4f} (best {best_f1:.4f})")

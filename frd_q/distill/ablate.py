@@ -1,0 +1,149 @@
+"""`frd-q ablate`: the same student trained under each distillation variant and several seeds, evaluated and
+tabulated (mean and spread over seeds), so a one-point difference can be told from noise.
+
+    frd-q ablate --config configs/ablation.yaml
+
+The ablation config names a base student config, a teacher checkpoint (trained first from `teacher_config` if
+it does not exist), the steps and seeds, the evaluation data and the variants (each a set of distill weights).
+Every run is `<out_dir>/<variant>_s<seed>/`; a run whose last.pt has reached `steps` is reused, so an interrupted
+ablation resumes where it stopped. Runs are evaluated on their last checkpoint (not the best one, which would be
+chosen on the evaluation pairs). Writes `<out_dir>/ablation.json` and `ablation.md`.
+"""
+
+from __future__ import annotations
+
+import statistics
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import yaml
+
+from frd_q.config import DataSource, from_dict, load_config
+from frd_q.distill.distiller import TERMS
+from frd_q.errors import ConfigError
+from frd_q.fsutil import atomic_path, write_json
+
+
+@dataclass
+class AblationConfig:
+    base: str  #: student config every variant starts from
+    teacher: str  #: teacher checkpoint
+    eval: DataSource  #: pairs every run is evaluated on (full images)
+    variants: dict[str, dict[str, float]]  #: name -> distill weights, e.g. {bfdd: 1.0, ccrd: 0.5}; {} = none
+    teacher_config: str | None = None  #: config to train the teacher from when `teacher` does not exist
+    teacher_steps: int | None = None  #: steps for that teacher run (None: the config's)
+    steps: int = 100  #: training steps of every student run
+    seeds: list[int] = field(default_factory=lambda: [0, 1, 2])  #: one run per seed and variant
+    out_dir: str = "runs/ablation"  #: where runs and tables go
+    set: list[str] = field(default_factory=list)  #: extra key=value overrides for every student run
+
+
+def load_ablation(path: str | Path) -> AblationConfig:
+    path = Path(path)
+    if not path.is_file():
+        raise ConfigError(f"{path}: ablation config not found")
+    cfg = from_dict(AblationConfig, yaml.safe_load(path.read_text()) or {}, str(path))
+    for name, weights in cfg.variants.items():
+        unknown = set(weights) - set(TERMS)
+        if unknown:
+            raise ConfigError(f"{path}: variant {name}: unknown loss {sorted(unknown)[0]} (known: {', '.join(TERMS)})")
+    if len(cfg.seeds) < 1 or cfg.steps < 1:
+        raise ConfigError(f"{path}: needs at least one seed and one step")
+    return cfg
+
+
+def _finished(run_dir: Path, steps: int) -> bool:
+    from frd_q.train.checkpoint import load_checkpoint
+
+    last = run_dir / "last.pt"
+    return last.is_file() and load_checkpoint(last)["step"] >= steps
+
+
+def ensure_teacher(cfg: AblationConfig, progress: bool) -> Path:
+    from frd_q.train.loop import train
+
+    teacher = Path(cfg.teacher)
+    if teacher.is_file():
+        return teacher
+    if cfg.teacher_config is None:
+        raise ConfigError(f"{teacher}: teacher checkpoint not found and no teacher_config to train it")
+    overrides = [f"name={teacher.parent.name}", f"train.out_dir={teacher.parent.parent}"]
+    if cfg.teacher_steps:
+        overrides.append(f"train.steps={cfg.teacher_steps}")
+    tcfg = load_config(cfg.teacher_config, overrides)
+    train(tcfg, resume=(teacher.parent / "last.pt").is_file(), progress=progress)
+    if not teacher.is_file():
+        raise ConfigError(f"{teacher}: training {cfg.teacher_config} did not write it (name the teacher "
+                          "<dir>/<run>/best.pt or last.pt)")
+    return teacher
+
+
+def run_ablation(cfg: AblationConfig, progress: bool = True, log=print) -> dict:
+    from frd_q.data.dataset import load_pairs, scan_root
+    from frd_q.infer import evaluate_pairs
+    from frd_q.train.checkpoint import load_model
+    from frd_q.train.loop import train
+
+    teacher = ensure_teacher(cfg, progress)
+    out = Path(cfg.out_dir)
+    pairs = None
+    results: dict[str, dict] = {}
+    for variant, weights in cfg.variants.items():
+        for seed in cfg.seeds:
+            name = f"{variant}_s{seed}"
+            overrides = [f"name={name}", f"train.out_dir={out}", f"train.seed={seed}", f"train.steps={cfg.steps}",
+                         f"train.val_every={cfg.steps}", "data.val=[]", *cfg.set]
+            overrides += [f"distill.{k}={v}" for k, v in weights.items()]
+            if weights:
+                overrides.append(f"distill.teacher={teacher}")
+            run_cfg = load_config(cfg.base, overrides)
+            if not _finished(out / name, cfg.steps):
+                log(f"ablate: training {name}")
+                train(run_cfg, resume=(out / name / "last.pt").is_file(), progress=progress)
+            model, mcfg, _ = load_model(out / name / "last.pt")
+            if pairs is None:
+                pairs = load_pairs(scan_root(cfg.eval), mcfg.data.in_channels, mcfg.data.label_threshold)
+            total, per_dataset = evaluate_pairs(model, pairs, mcfg.data.tile_size)
+            results.setdefault(variant, {})[seed] = {
+                "all": total.metrics(), **{k: c.metrics() for k, c in per_dataset.items()}}
+            log(f"ablate: {name}: F1 {total.metrics()['f1']:.4f}")
+    table = summarize(results)
+    write_json(out / "ablation.json", {"config": cfg.__dict__ | {"eval": cfg.eval.__dict__}, "runs": results,
+                                       "summary": table})
+    with atomic_path(out / "ablation.md") as tmp:
+        tmp.write_text(markdown(table, cfg))
+    return table
+
+
+def _mean_sd(values: list[float]) -> tuple[float, float]:
+    return statistics.fmean(values), statistics.stdev(values) if len(values) > 1 else 0.0
+
+
+def summarize(results: dict[str, dict]) -> dict:
+    """Per variant and set (each dataset, their mean, all pixels): mean and sample std of F1 and IoU over seeds."""
+    table = {}
+    for variant, by_seed in results.items():
+        runs = list(by_seed.values())
+        datasets = sorted(k for k in runs[0] if k != "all")
+        row = {}
+        for key in datasets + ["all"]:
+            for m in ("f1", "iou"):
+                row[f"{key}/{m}"] = _mean_sd([r[key][m] for r in runs])
+        for m in ("f1", "iou"):  # macro mean over datasets, per seed, then over seeds
+            row[f"dataset mean/{m}"] = _mean_sd([statistics.fmean(r[d][m] for d in datasets) for r in runs])
+        table[variant] = row
+    return table
+
+
+def markdown(table: dict, cfg: AblationConfig) -> str:
+    cols = [c for c in next(iter(table.values())) if c.endswith("/f1")]
+    lines = [f"# Ablation: {cfg.steps} steps, seeds {cfg.seeds}, evaluated on {cfg.eval.root}"
+             + (f" ({cfg.eval.list})" if cfg.eval.list else ""), "",
+             "F1 in percent, mean ± sample std over seeds (last checkpoint of each run).", "",
+             "| variant | " + " | ".join(c.removesuffix("/f1") for c in cols) + " | IoU (all) |",
+             "|---|" + "---:|" * (len(cols) + 1)]
+    for variant, row in table.items():
+        cells = [f"{100 * row[c][0]:.2f} ± {100 * row[c][1]:.2f}" for c in cols]
+        iou = row["all/iou"]
+        lines.append(f"| {variant} | " + " | ".join(cells) + f" | {100 * iou[0]:.2f} ± {100 * iou[1]:.2f} |")
+    return "\n".join(lines) + "\n"

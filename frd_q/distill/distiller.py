@@ -1,0 +1,48 @@
+"""Distiller: the weighted sum of the distillation terms a DistillConfig switches on."""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+from frd_q.config import DistillConfig
+from frd_q.distill.align import match_stages
+from frd_q.distill.baselines import AttentionTransfer, ChannelWiseKD, FitNet, LogitKD
+from frd_q.distill.bfdd import BFDD
+from frd_q.distill.ccrd import CCRD
+from frd_q.errors import ConfigError
+
+TERMS = ("kd", "fitnet", "at", "cwd", "bfdd", "ccrd")  #: the loss names a DistillConfig weights
+PER_DATE = ("fitnet", "at", "cwd", "bfdd")  #: terms that need each date's features (a Siamese student)
+
+
+class Distiller(nn.Module):
+    def __init__(self, cfg: DistillConfig, student: nn.Module, teacher: nn.Module, seed: int = 0):
+        super().__init__()
+        self.weights = {name: float(getattr(cfg, name)) for name in TERMS if getattr(cfg, name)}
+        if getattr(student, "fusion", None) is None and any(name in self.weights for name in PER_DATE):
+            raise ConfigError(f"distill: {', '.join(n for n in PER_DATE if n in self.weights)} need per-date "
+                              "features; the early-fusion student has none (use kd or ccrd)")
+        self.pairs = match_stages(student.stage_strides, teacher.stage_strides)
+        s_ch = list(student.stage_channels)
+        t_ch = [teacher.stage_channels[j] for j in self.pairs]
+        self.seed = seed
+        self.terms = nn.ModuleDict({
+            "kd": LogitKD(cfg.kd_temperature),
+            "fitnet": FitNet(s_ch, t_ch),
+            "at": AttentionTransfer(),
+            "cwd": ChannelWiseKD(s_ch, t_ch, cfg.cwd_temperature),
+            "bfdd": BFDD(cfg.pixels, cfg.bfdd_relation),
+            "ccrd": CCRD(s_ch, t_ch, cfg.pixels, cfg.ccrd_temperature),
+        })
+        for name in TERMS:  # keep only the modules in use (their adapters are trained with the student)
+            if name not in self.weights:
+                del self.terms[name]
+
+    def forward(self, student_out, teacher_out, label, valid, step: int) -> tuple[torch.Tensor, dict]:
+        gen = torch.Generator().manual_seed(self.seed * 1_000_003 + step)  # iteration-wise random selection
+        label = label > 0.5
+        terms = {name: self.terms[name](student_out, teacher_out, self.pairs, label, valid, gen)
+                 for name in self.weights}
+        total = sum(self.weights[n] * v for n, v in terms.items()) if terms else student_out.logits.sum() * 0.0
+        return total, {f"distill_{n}": v.detach() for n, v in terms.items()}
