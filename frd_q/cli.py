@@ -119,7 +119,7 @@ def cmd_export(args) -> None:
     from frd_q.config import DataSource
     from frd_q.data.dataset import load_pairs, scan_root
     from frd_q.export import export_checkpoint, run_qonnx
-    from frd_q.export.qonnx import PixelInputs, StackedPixelInputs, is_early_fusion
+    from frd_q.export.qonnx import run_torch
     from frd_q.train.checkpoint import load_model
 
     result = export_checkpoint(args.checkpoint, args.tile, args.out, remove_ties=not args.keep_ties)
@@ -131,19 +131,13 @@ def cmd_export(args) -> None:
               f"{t['max_shift']:.3f} accumulator units; closest threshold to an integer {t['closest_before']:.4f} "
               f"-> {t['closest_after']:.4f}")
     if args.check:
-        import torch
-
         model, cfg, _ = load_model(result["checkpoint"])
-        wrapper = StackedPixelInputs(model) if is_early_fusion(model) else PixelInputs(model)
         worst, flips, n = 0.0, 0, 0
         for p in load_pairs(scan_root(DataSource(root=args.check)), cfg.data.in_channels)[: args.check_pairs]:
             a, b = p.a[: args.tile, : args.tile], p.b[: args.tile, : args.tile]
             if a.shape[:2] != (args.tile, args.tile):
                 continue
-            out = run_qonnx(path, a, b)
-            t = lambda x: torch.from_numpy(x[None].astype(np.float32))  # noqa: E731
-            with torch.no_grad():
-                ref = (wrapper(torch.cat([t(a), t(b)], -1)) if is_early_fusion(model) else wrapper(t(a), t(b))).numpy()
+            out, ref = run_qonnx(path, a, b), run_torch(model, a, b)
             worst, flips, n = max(worst, float(np.abs(out - ref).max())), flips + int(((out > 0) != (ref > 0)).sum()), n + 1
         print(f"QONNX vs PyTorch on {n} real tiles: max |logit difference| {worst:.2e}, {flips} change decisions differ")
 

@@ -83,6 +83,9 @@ class LossConfig:
     pos_weight: float | None = None  #: BCE weight of changed pixels; None: sqrt(unchanged/changed) of the train set, clipped to [1, 10]
 
 
+DISTILL_TERMS = ("kd", "fitnet", "at", "cwd", "bfdd", "ccrd")  #: the DistillConfig fields that weight a loss term
+
+
 @dataclass
 class DistillConfig:
     teacher: str | None = None  #: float teacher checkpoint; None: no distillation
@@ -98,9 +101,13 @@ class DistillConfig:
     bfdd_relation: float = 1.0  #: weight of BFDD's cross-date relation term against its distance-map term
     pixels: int = 256  #: pixels sampled per image and iteration for the relation and contrastive terms
 
+    def weights(self) -> dict[str, float]:
+        """The non-zero loss weights, by term name."""
+        return {name: getattr(self, name) for name in DISTILL_TERMS if getattr(self, name)}
+
     @property
     def active(self) -> bool:
-        return any((self.kd, self.fitnet, self.at, self.cwd, self.bfdd, self.ccrd))
+        return bool(self.weights())
 
 
 @dataclass
@@ -141,8 +148,7 @@ class Config:
             (0.0 <= d.change_crop <= 1.0, f"data.change_crop={d.change_crop} (a probability)"),
             (t.steps > 0 and t.batch_size > 0 and t.val_every > 0 and t.log_every > 0, "train.steps/batch_size/val_every/log_every must be > 0"),
             (not self.distill.active or self.distill.teacher, "distill: loss weights are set but distill.teacher is not"),
-            (min(self.distill.kd, self.distill.fitnet, self.distill.at, self.distill.cwd, self.distill.bfdd,
-                 self.distill.ccrd) >= 0, "distill: loss weights must be >= 0"),
+            (min(getattr(self.distill, n) for n in DISTILL_TERMS) >= 0, "distill: loss weights must be >= 0"),
             (self.distill.pixels >= 2, f"distill.pixels={self.distill.pixels} (at least 2)"),
         ]
         for ok, what in checks:

@@ -19,8 +19,7 @@ import numpy as np
 from qonnx.core.modelwrapper import ModelWrapper
 
 from frd_q.config import DataSource
-from frd_q.data.dataset import load_pairs, scan_root
-from frd_q.data.tiling import pad_to, padded_length, tile_grid
+from frd_q.data.dataset import TileDataset, load_pairs, scan_root
 from frd_q.errors import ConfigError
 from hw.execute import execute
 from hw.finn_env import finn_session
@@ -34,13 +33,11 @@ def partition_model(build_dir: Path) -> Path:
 
 
 def iter_tiles(pairs, tile: int):
-    """(key, a, b) for every tile x tile window of every pair (edges mirrored)."""
-    for p in pairs:
-        h, w = p.label.shape
-        ph, pw = padded_length(h, tile), padded_length(w, tile)
-        a, b = pad_to(p.a, ph, pw), pad_to(p.b, ph, pw)
-        for y, x in tile_grid(h, w, tile):
-            yield f"{p.record.key}@{y},{x}", a[y : y + tile, x : x + tile], b[y : y + tile, x : x + tile]
+    """(key, a, b) for every tile x tile window of every pair (edges mirrored, as TileDataset pads them)."""
+    tiles = TileDataset(pairs, tile)
+    for i, y, x in tiles.index:
+        a, b = tiles.padded[i][:2]
+        yield f"{pairs[i].record.key}@{y},{x}", a[y : y + tile, x : x + tile], b[y : y + tile, x : x + tile]
 
 
 def check_hw_graph(build_dir: str | Path, data: str | Path, list_file: str | None = None, limit: int | None = None,

@@ -26,7 +26,7 @@ from frd_q.errors import ConfigError, FrdError
 from frd_q.fsutil import write_json
 from hw.boards import Board, get_board
 from hw.finn_env import finn_session
-from hw.steps import STEP_NAMES, STEPS, TOOL_STEPS
+from hw.steps import STEP_NAMES, STEPS, TOOL_STEPS, has_hls_layers
 
 
 class FlowError(FrdError):
@@ -164,7 +164,7 @@ def _needs_tool(step: str, model) -> bool:
     """hls_ipgen only needs Vitis HLS when HLS layers are left."""
     if step != "hls_ipgen" or model is None:
         return True
-    return any(n.op_type.endswith("_hls") for n in model.graph.node)
+    return has_hls_layers(model)
 
 
 def _jsonable(d: dict) -> dict:

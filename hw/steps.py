@@ -250,12 +250,16 @@ def collect_sources(model: ModelWrapper, dest: Path) -> dict:
     return {"files": len(files), "rtl_layers": backends["rtl"], "hls_layers": backends["hls"]}
 
 
+def has_hls_layers(model: ModelWrapper) -> bool:
+    return any(n.op_type.endswith("_hls") for n in model.graph.node)
+
+
 def step_hls_ipgen(model, build):
     """Synthesize the HLS layers with Vitis HLS (FINN's HLSSynthIP)."""
     from finn.transformation.fpgadataflow.hlssynth_ip import HLSSynthIP
     from finn.transformation.fpgadataflow.replace_verilog_relpaths import ReplaceVerilogRelPaths
 
-    if not any(n.op_type.endswith("_hls") for n in model.graph.node):
+    if not has_hls_layers(model):
         return model  # an all-RTL accelerator has nothing to synthesize with HLS
     require_tool("vitis_hls", "hls_ipgen")
     model = model.transform(HLSSynthIP(build.board.part))

@@ -5,6 +5,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
+from frd_q.config import DISTILL_TERMS as TERMS
 from frd_q.config import DistillConfig
 from frd_q.distill.align import match_stages
 from frd_q.distill.baselines import AttentionTransfer, ChannelWiseKD, FitNet, LogitKD
@@ -12,14 +13,13 @@ from frd_q.distill.bfdd import BFDD
 from frd_q.distill.ccrd import CCRD
 from frd_q.errors import ConfigError
 
-TERMS = ("kd", "fitnet", "at", "cwd", "bfdd", "ccrd")  #: the loss names a DistillConfig weights
 PER_DATE = ("fitnet", "at", "cwd", "bfdd")  #: terms that need each date's features (a Siamese student)
 
 
 class Distiller(nn.Module):
     def __init__(self, cfg: DistillConfig, student: nn.Module, teacher: nn.Module, seed: int = 0):
         super().__init__()
-        self.weights = {name: float(getattr(cfg, name)) for name in TERMS if getattr(cfg, name)}
+        self.weights = cfg.weights()
         if getattr(student, "fusion", None) is None and any(name in self.weights for name in PER_DATE):
             raise ConfigError(f"distill: {', '.join(n for n in PER_DATE if n in self.weights)} need per-date "
                               "features; the early-fusion student has none (use kd or ccrd)")

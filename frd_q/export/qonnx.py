@@ -50,11 +50,23 @@ def is_early_fusion(model: nn.Module) -> bool:
     return hasattr(model, "core")
 
 
-def accelerator_inputs(model_or_graph_inputs: int, a: np.ndarray, b: np.ndarray) -> list[np.ndarray]:
-    """The (1, H, W, C) float arrays a graph with that many inputs takes for uint8 (H, W, C) images a, b."""
-    if model_or_graph_inputs == 1:
+def pixel_wrapper(model: nn.Module) -> PixelInputs:
+    """The wrapper that gives `model` the accelerator's interface (what gets exported)."""
+    return StackedPixelInputs(model) if is_early_fusion(model) else PixelInputs(model)
+
+
+def accelerator_inputs(n_inputs: int, a: np.ndarray, b: np.ndarray) -> list[np.ndarray]:
+    """The (1, H, W, C) float arrays a graph with `n_inputs` inputs takes for uint8 (H, W, C) images a, b."""
+    if n_inputs == 1:
         return [np.concatenate([a, b], -1)[None].astype(np.float32)]
     return [a[None].astype(np.float32), b[None].astype(np.float32)]
+
+
+@torch.no_grad()
+def run_torch(model: nn.Module, a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """What the exported graph of `model` computes, run in PyTorch on uint8 (H, W, C) images a, b."""
+    inputs = accelerator_inputs(1 if is_early_fusion(model) else 2, a, b)
+    return pixel_wrapper(model.eval())(*(torch.from_numpy(x) for x in inputs)).numpy()
 
 
 def export_model(model: nn.Module, tile: int, path: str | Path, channels: int = 3) -> Path:
@@ -68,14 +80,14 @@ def export_model(model: nn.Module, tile: int, path: str | Path, channels: int = 
         raise ConfigError(f"tile size {tile} is not a multiple of the model's {multiple}")
     model = model.eval()
     rng = np.random.default_rng(0)
-    # two different example tensors: the tracer merges identical inputs into one
-    a, b = (torch.from_numpy(rng.integers(0, 256, (1, tile, tile, channels)).astype(np.float32)) for _ in range(2))
-    wrapper, args = (StackedPixelInputs(model), (torch.cat([a, b], -1),)) if is_early_fusion(model) else (PixelInputs(model), (a, b))
+    # two different example images: the tracer merges identical inputs into one
+    a, b = (rng.integers(0, 256, (tile, tile, channels)) for _ in range(2))
+    args = tuple(torch.from_numpy(x) for x in accelerator_inputs(1 if is_early_fusion(model) else 2, a, b))
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     with atomic_path(path) as tmp, warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        export_qonnx(wrapper, args, export_path=str(tmp))
+        export_qonnx(pixel_wrapper(model), args, export_path=str(tmp))
         graph = cleanup_model(ModelWrapper(str(tmp)))
         graph.save(str(tmp))
     return path

@@ -2,13 +2,12 @@
 
 import numpy as np
 import pytest
-import torch
 
 from frd_q.config import DataSource
 from frd_q.data.dataset import load_pairs, scan_root
 from frd_q.errors import ConfigError
 from frd_q.export import export_checkpoint, export_model, head_accumulators, run_qonnx
-from frd_q.export.qonnx import PixelInputs, StackedPixelInputs
+from frd_q.export.qonnx import run_torch
 from frd_q.train.checkpoint import load_model
 
 TILE = 64
@@ -20,14 +19,6 @@ def real_tiles(real_cd):
     return [(p.a[:TILE, :TILE], p.b[:TILE, :TILE]) for p in pairs]
 
 
-def _torch_logits(model, a, b):
-    t = lambda x: torch.from_numpy(x[None].astype(np.float32))  # noqa: E731
-    with torch.no_grad():
-        if hasattr(model, "core"):
-            return StackedPixelInputs(model)(torch.cat([t(a), t(b)], -1)).numpy()
-        return PixelInputs(model)(t(a), t(b)).numpy()
-
-
 @pytest.mark.parametrize("fixture", ["tiny_checkpoint", "tiny_early_checkpoint"])
 def test_export_matches_pytorch_on_real_tiles(request, tmp_path, real_tiles, fixture):
     result = export_checkpoint(request.getfixturevalue(fixture), TILE, tmp_path / "m.onnx")
@@ -35,7 +26,7 @@ def test_export_matches_pytorch_on_real_tiles(request, tmp_path, real_tiles, fix
     assert result["ties"]["closest_after"] >= 1 / 40
     model, _, _ = load_model(result["checkpoint"])  # the exported (tie-free) weights
     for a, b in real_tiles:
-        out, ref = run_qonnx(path, a, b), _torch_logits(model, a, b)
+        out, ref = run_qonnx(path, a, b), run_torch(model, a, b)
         assert out.shape == ref.shape
         # the same quantized graph in float32, operations in another order: rounding-level differences only
         assert np.abs(out - ref).max() < 1e-3
@@ -49,7 +40,7 @@ def test_head_accumulators_are_the_head_conv_in_integers(tiny_checkpoint, real_t
     assert acc.dtype == np.int64 and acc.shape == (1, TILE, TILE, 1)
     captured = {}
     hook = model.head[0].register_forward_hook(lambda m, i, o: captured.update(y=o))
-    _torch_logits(model, a, b)
+    run_torch(model, a, b)
     hook.remove()
     scale = model.head_input_act.act_quant.scale() * model.head[0].quant_weight().scale.flatten()[0]
     float_acc = (captured["y"] / scale).permute(0, 2, 3, 1).detach().numpy()
