@@ -142,6 +142,23 @@ def cmd_export(args) -> None:
         print(f"QONNX vs PyTorch on {n} real tiles: max |logit difference| {worst:.2e}, {flips} change decisions differ")
 
 
+def cmd_verify(args) -> int:
+    from pathlib import Path
+
+    from frd_q.fsutil import write_json, write_text
+    from sim.verify import LEVELS, markdown, verify
+
+    levels = LEVELS if args.levels is None else tuple(x.strip() for x in args.levels.split(",") if x.strip())
+    report = verify(args.build, args.data, args.list, args.limit, levels, args.in_stall, args.out_stall,
+                    log=None if args.quiet else print)
+    out = Path(args.report) if args.report else Path(args.build) / "verify"
+    write_json(out.with_suffix(".json"), report)
+    text = markdown(report)
+    write_text(out.with_suffix(".md"), text)
+    print(text + f"\n{report['wall_s']} s; report in {out.with_suffix('.md')} and .json")
+    return 1 if any(r["mismatches"] or r["first_layer"] for r in report["levels"]) else 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="frd-q", description=__doc__.split("\n\n")[0])
     sub = p.add_subparsers(dest="command", required=True)
@@ -205,6 +222,18 @@ def build_parser() -> argparse.ArgumentParser:
     x.add_argument("--check-pairs", type=int, default=4, help="how many pairs of ROOT to compare (4)")
     x.add_argument("--keep-ties", action="store_true", help="export the weights unchanged (no tie removal)")
     x.set_defaults(func=cmd_export)
+
+    v = sub.add_parser("verify", help="bit-accuracy of a FINN build at every level, PyTorch to RTL simulation")
+    v.add_argument("--build", required=True, help="flows/build.py output folder (through the codegen step)")
+    v.add_argument("--data", default="../shared/data/real_cd", help="data root whose tiles are pushed through")
+    v.add_argument("--list", default=None, help="file of pair names to use ('<dataset>/<name>')")
+    v.add_argument("--limit", type=int, default=None, help="only the first N tiles")
+    v.add_argument("--levels", default=None, help="comma list of torch,qonnx,streamlined,hw,rtl (default: all)")
+    v.add_argument("--in-stall", type=float, default=0.0, help="probability the RTL source withholds valid")
+    v.add_argument("--out-stall", type=float, default=0.0, help="probability the RTL sink withholds ready")
+    v.add_argument("--report", default=None, help="report path without suffix (default <build>/verify)")
+    v.add_argument("--quiet", action="store_true", help="no line per tile")
+    v.set_defaults(func=cmd_verify)
     return p
 
 
@@ -215,14 +244,14 @@ def main(argv: list[str] | None = None) -> int:
     logging.getLogger("torch.utils.cpp_extension").setLevel(logging.ERROR)
     warnings.filterwarnings("ignore", message="Named tensors", category=UserWarning)
     try:
-        args.func(args)
+        code = args.func(args)
     except FrdError as e:
         print(f"frd-q: error: {e}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print("frd-q: interrupted", file=sys.stderr)
         return 130
-    return 0
+    return code or 0
 
 
 if __name__ == "__main__":

@@ -76,3 +76,28 @@ def tiny_checkpoint(tmp_path_factory, real_cd) -> Path:
 def tiny_early_checkpoint(tmp_path_factory, real_cd) -> Path:
     """A tiny W4A4 early-fusion student trained for 4 steps on real pairs."""
     return _train_tiny(tmp_path_factory, real_cd, "early")
+
+
+@pytest.fixture(scope="session")
+def siamese_build(tmp_path_factory, tiny_checkpoint):
+    """The FINN flow on the tiny Siamese student for ZCU104 (through codegen): (folder, summary)."""
+    from hw.flow import BuildConfig, run_flow
+
+    out = tmp_path_factory.mktemp("build") / "zcu104"
+    return out, run_flow(BuildConfig(checkpoint=tiny_checkpoint, board="ZCU104", out=out), log=lambda *a, **k: None)
+
+
+@pytest.fixture(scope="session")
+def early_build(tmp_path_factory, tiny_early_checkpoint):
+    """The FINN flow on the tiny early-fusion (all-RTL) student for Pynq-Z1: (folder, summary)."""
+    from hw.flow import BuildConfig, run_flow
+
+    out = tmp_path_factory.mktemp("build") / "pynq"
+    return out, run_flow(BuildConfig(checkpoint=tiny_early_checkpoint, board="Pynq-Z1", out=out),
+                         log=lambda *a, **k: None)
+
+
+@pytest.fixture(scope="session")
+def sim_cache(tmp_path_factory) -> Path:
+    """One Verilator cache (binaries and results, keyed by content) shared by the simulation tests."""
+    return tmp_path_factory.mktemp("sim_cache")

@@ -16,18 +16,6 @@ REPO = __import__("pathlib").Path(__file__).resolve().parents[2]
 quiet = lambda *a, **k: None  # noqa: E731
 
 
-@pytest.fixture(scope="module")
-def siamese_build(tmp_path_factory, tiny_checkpoint):
-    out = tmp_path_factory.mktemp("build") / "zcu104"
-    return out, run_flow(BuildConfig(checkpoint=tiny_checkpoint, board="ZCU104", out=out), log=quiet)
-
-
-@pytest.fixture(scope="module")
-def early_build(tmp_path_factory, tiny_early_checkpoint):
-    out = tmp_path_factory.mktemp("build") / "pynq"
-    return out, run_flow(BuildConfig(checkpoint=tiny_early_checkpoint, board="Pynq-Z1", out=out), log=quiet)
-
-
 def test_siamese_flow_writes_every_output(siamese_build):
     out, summary = siamese_build
     for name in ("model.onnx", "folding_config.json", "estimates.json", "estimates.md", "summary.json",

@@ -1,0 +1,132 @@
+"""frd-q verify: every level agrees on real tiles, and deliberate faults are caught and named by layer."""
+
+import shutil
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+from sim.faults import flip_weight_bit, shift_hw_threshold, shift_threshold
+from sim.verify import markdown, verify
+
+REPO = __import__("pathlib").Path(__file__).resolve().parents[2]
+
+
+def level(report, name):
+    return next(r for r in report["levels"] if r["level"] == name)
+
+
+@pytest.fixture(scope="module")
+def early_report(early_build, real_cd, sim_cache):
+    out, _ = early_build
+    return verify(out, real_cd, limit=2, cache=sim_cache)
+
+
+def test_every_level_agrees_on_real_tiles(early_report):
+    assert [r["level"] for r in early_report["levels"]] == ["torch", "qonnx", "streamlined", "hw", "rtl"]
+    for r in early_report["levels"]:
+        assert r["tiles"] == 2 and r["elements"] > 0, r
+        assert r["mismatches"] == 0 and r["first_layer"] is None, r
+    assert early_report["rtl"]["end_to_end"] and early_report["rtl"]["python_only"] == []
+    assert "| rtl: RTL simulation (Verilator) | 2 |" in markdown(early_report)
+
+
+@pytest.fixture
+def broken(tmp_path, early_build):
+    out, _ = early_build
+    dst = tmp_path / "broken"
+    shutil.copytree(out, dst, ignore=shutil.ignore_patterns("sim"))
+    return dst
+
+
+def test_a_flipped_weight_bit_is_named_by_its_layer(broken, real_cd, sim_cache):
+    fault = flip_weight_bit(broken, "MVAU_rtl_1", word=3, bit=2)
+    assert fault["before"] != fault["after"]
+    report = verify(broken, real_cd, limit=1, levels=("torch", "hw", "rtl"), cache=sim_cache)
+    assert level(report, "hw")["mismatches"] == 0  # the python graph still holds the right weights
+    rtl = level(report, "rtl")
+    assert rtl["mismatches"] > 0
+    assert rtl["first_layer"]["layer"] == "MVAU_rtl_1" and rtl["first_layer"]["tie"] is False
+
+
+def _threshold_hits(build, real_cd, index):
+    """hits[c, k]: how many inputs of channel c of the index-th Thresholding layer sit exactly on threshold k."""
+    from qonnx.core.modelwrapper import ModelWrapper
+
+    from frd_q.config import DataSource
+    from frd_q.data.dataset import load_pairs, scan_root
+    from frd_q.export.qonnx import accelerator_inputs
+    from hw.check import iter_tiles, partition_model
+    from hw.execute import execute
+
+    model = ModelWrapper(str(partition_model(build)))
+    node = [n for n in model.graph.node if n.op_type == "Thresholding"][index]
+    _, a, b = next(iter_tiles(load_pairs(scan_root(DataSource(root=str(real_cd)))), 256))
+    names = [i.name for i in model.graph.input]
+    ctx = execute(model, dict(zip(names, accelerator_inputs(len(names), a, b))), keep_all=True)
+    x, t = ctx[node.input[0]], model.get_initializer(node.input[1])
+    return (x.reshape(-1, t.shape[0])[:, :, None] == t[None]).sum(axis=0)
+
+
+def test_an_off_by_one_threshold_is_named_by_its_layer(broken, real_cd, sim_cache):
+    hits = _threshold_hits(broken, real_cd, 1)
+    channel, index = np.unravel_index(hits.argmax(), hits.shape)
+    assert hits[channel, index] > 0  # some input sits exactly on that threshold: moving it by one must show
+    shift_threshold(broken, "Thresholding_rtl_1", channel=int(channel), index=int(index), delta=1)
+    report = verify(broken, real_cd, limit=1, levels=("torch", "rtl"), cache=sim_cache)
+    rtl = level(report, "rtl")
+    assert rtl["mismatches"] > 0
+    found = rtl["first_layer"]
+    assert found["layer"] == "Thresholding_rtl_1" and found["max_abs_diff"] == 1 and found["tie"] is False
+
+
+def test_a_fault_in_the_hardware_graph_is_named_against_the_streamlined_graph(broken, real_cd, sim_cache):
+    shift_hw_threshold(broken, 2, channel=0, delta=3)
+    report = verify(broken, real_cd, limit=1, levels=("torch", "streamlined", "hw"), cache=sim_cache)
+    assert level(report, "streamlined")["mismatches"] == 0
+    hw = level(report, "hw")
+    assert hw["first_layer"]["layer"] == "Thresholding_2"
+    assert hw["first_layer"]["reference_layer"].startswith("MultiThreshold")
+
+
+@pytest.mark.slow
+def test_siamese_student_every_rtl_layer_agrees(siamese_build, real_cd, sim_cache):
+    out, _ = siamese_build
+    report = verify(out, real_cd, limit=1, cache=sim_cache)
+    for r in report["levels"]:
+        assert r["mismatches"] == 0 and r["first_layer"] is None, r
+    rtl = report["rtl"]
+    assert not rtl["end_to_end"] and rtl["chains"] > 1
+    assert {"DuplicateStreams_hls_0", "StreamingConcat_hls_0"} <= set(rtl["python_only"])
+    assert rtl["rtl_layers"] + len(rtl["python_only"]) > 100
+
+
+def run_cli(*args):
+    return subprocess.run([sys.executable, "-m", "frd_q.cli", *args], cwd=REPO, capture_output=True, text=True)
+
+
+def test_verify_cli_reports_bad_input_with_one_line(tmp_path, early_build):
+    r = run_cli("verify", "--build", str(tmp_path / "nothing"))
+    assert r.returncode == 2 and "summary.json" in r.stderr and "Traceback" not in r.stderr
+    out, _ = early_build
+    r = run_cli("verify", "--build", str(out), "--levels", "torch,gates")
+    assert r.returncode == 2 and "unknown levels ['gates']" in r.stderr
+
+
+def test_verify_cli_writes_the_report(tmp_path, early_build, real_cd):
+    out, _ = early_build
+    r = run_cli("verify", "--build", str(out), "--data", str(real_cd), "--limit", "1", "--levels", "torch,qonnx,hw",
+                "--report", str(tmp_path / "rep"), "--quiet")
+    assert r.returncode == 0, r.stderr
+    assert "| hw: FINN hardware-layer graph (python execution) | 1 |" in (tmp_path / "rep.md").read_text()
+    assert (tmp_path / "rep.json").is_file()
+
+
+def test_threshold_slots_follow_the_search_tree():
+    from sim.faults import threshold_slot
+
+    assert threshold_slot(7, 15) == (0, 0)
+    assert [threshold_slot(k, 15) for k in (3, 11)] == [(1, 0), (1, 1)]
+    assert [threshold_slot(k, 15)[1] for k in (0, 2, 4, 14)] == [0, 1, 2, 7]
+    assert {threshold_slot(k, 15)[0] for k in range(0, 15, 2)} == {3}
