@@ -8,10 +8,13 @@ Two ways, depending on the levels:
   survive FINN's passes, so layers are matched by what they compute: the k-th matrix product of one graph with
   the k-th of the other (MatMul / MVAU), likewise thresholds (MultiThreshold / Thresholding), sliding windows
   (Im2Col / ConvolutionInputGenerator), pools, |A-B|, concats and upsamples, when their shapes agree.
+- `first_quant_difference`: the streamlined graph against the QONNX graph, activation by activation: the integers
+  of each MultiThreshold against those of the matching QONNX activation Quant (output / scale + zero point).
 
 Each finding says whether the difference is a rounding tie: at a differing element the reference input of a
-threshold layer lies within TIE_GAP of one of its thresholds. Integer inputs compared with integer thresholds
-cannot tie, so a difference there is a real fault.
+threshold layer lies within TIE_GAP of one of its thresholds (for a QONNX Quant: its value before rounding lies
+within TIE_GAP of a half-integer). Integer inputs compared with integer thresholds cannot tie, so a difference
+there is a real fault.
 """
 
 from __future__ import annotations
@@ -148,3 +151,47 @@ def _attr(node, name: str, default):
         if a.name == name:
             return a.s.decode() if a.s else default
     return default
+
+
+def _activation_quants(model) -> list:
+    return [n for n in model.graph.node if n.op_type == "Quant" and model.get_initializer(n.input[0]) is None]
+
+
+def _quant_integers(model, node, ctx) -> tuple[np.ndarray, np.ndarray]:
+    """(integer output, pre-rounding value) of a QONNX activation Quant: q = round(x / s + z), out = (q - z) s."""
+    s = np.asarray(model.get_initializer(node.input[1]), dtype=np.float64)
+    z = np.asarray(model.get_initializer(node.input[2]), dtype=np.float64)
+    if s.ndim == 1 and s.size > 1:  # per-channel scale, NCHW
+        s, z = s.reshape(1, -1, 1, 1), (z.reshape(1, -1, 1, 1) if z.size > 1 else z)
+    q = np.round(ctx[node.output[0]].astype(np.float64) / s + z)
+    return q, ctx[node.input[0]].astype(np.float64) / s + z
+
+
+def first_quant_difference(qonnx_model, qonnx_ctx: dict, model, ctx: dict) -> dict | None:
+    """First MultiThreshold of the streamlined graph whose integers differ from the matching QONNX activation Quant.
+
+    Activation quantizers are matched in graph order, skipping QONNX quantizers that have no streamlined
+    counterpart of the same shape (the 8-bit input quantizers, removed by streamlining). A difference is a rounding
+    tie when the QONNX value before rounding lies within TIE_GAP of a half-integer at a differing element."""
+    quants = _activation_quants(qonnx_model)
+    k = 0
+    for node in model.graph.node:
+        if node.op_type != "MultiThreshold":
+            continue
+        got = ctx[node.output[0]]
+        while k < len(quants) and _align(qonnx_ctx[quants[k].output[0]], got.shape) is None:
+            k += 1
+        if k >= len(quants):
+            return None
+        q, pre = _quant_integers(qonnx_model, quants[k], qonnx_ctx)
+        ref_node = quants[k]
+        k += 1
+        want, pre = _align(q, got.shape), _align(pre, got.shape)
+        if np.array_equal(got, want):
+            continue
+        differing = got != want
+        gap = float(np.abs(np.abs(pre[differing] - np.floor(pre[differing])) - 0.5).min())
+        finding = _finding(node.name, node.op_type, got, want, None, integer=False)
+        finding.update({"reference_layer": ref_node.name, "threshold_gap": gap, "tie": gap < TIE_GAP})
+        return finding
+    return None

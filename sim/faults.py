@@ -3,9 +3,10 @@
     flip_weight_bit(build, "MVAU_rtl_2", word=0, bit=3)     # one bit of the weight memory the RTL reads
     shift_threshold(build, "Thresholding_rtl_1", channel=0)  # one RTL threshold off by one
     shift_hw_threshold(build, 1, channel=0)                  # one threshold of the hardware-layer graph (python)
+    shift_streamlined_threshold(build, 1, channel=0)         # one threshold of the streamlined graph
 
 Each edits the build in place (use it on a copy): the RTL faults change the $readmemh files under hdl/<layer>/,
-which is what the simulated chip loads; the graph fault changes the dataflow partition model. All writes are
+which is what the simulated chip loads; the graph faults change the dataflow partition or streamlined model. All writes are
 atomic. These are the single-event-upset kind of error (one stored bit or word wrong), not model changes.
 """
 
@@ -78,18 +79,29 @@ def shift_threshold(build_dir: str | Path, layer: str, channel: int = 0, index: 
     return {"file": str(path), "channel": channel, "stage": stage, "before": signed, "after": signed + delta}
 
 
-def shift_hw_threshold(build_dir: str | Path, index: int, channel: int = 0, delta: int = 1) -> dict:
-    """Add `delta` to every threshold of `channel` of the index-th Thresholding layer of the hardware-layer graph."""
+def shift_hw_threshold(build_dir: str | Path, index: int, channel: int = 0, delta: float = 1) -> dict:
+    """Add `delta` to every threshold of `channel` of the index-th Thresholding of the hardware-layer graph."""
+    from hw.check import partition_model
+
+    return _shift_graph_threshold(partition_model(Path(build_dir)), "Thresholding", index, channel, delta)
+
+
+def shift_streamlined_threshold(build_dir: str | Path, index: int, channel: int = 0, delta: float = 1) -> dict:
+    """Add `delta` to every threshold of `channel` of the index-th MultiThreshold of the streamlined graph."""
+    from sim.rtl import latest
+
+    return _shift_graph_threshold(latest(Path(build_dir), "streamline"), "MultiThreshold", index, channel, delta)
+
+
+def _shift_graph_threshold(path: Path, op_type: str, index: int, channel: int, delta: float) -> dict:
     from qonnx.core.modelwrapper import ModelWrapper
 
     from frd_q.fsutil import atomic_path
-    from hw.check import partition_model
 
-    path = partition_model(Path(build_dir))
     model = ModelWrapper(str(path))
-    nodes = [n for n in model.graph.node if n.op_type.startswith("Thresholding")]
+    nodes = [n for n in model.graph.node if n.op_type == op_type]
     if not 0 <= index < len(nodes):
-        raise ConfigError(f"{path}: Thresholding layer {index} outside 0..{len(nodes) - 1}")
+        raise ConfigError(f"{path}: {op_type} layer {index} outside 0..{len(nodes) - 1}")
     node = nodes[index]
     t = np.array(model.get_initializer(node.input[1]))
     if not 0 <= channel < t.shape[0]:

@@ -172,7 +172,7 @@ class Verifier:
         return out.astype(np.int64), details
 
     def bisect(self, level: str, ctxs: dict) -> dict | None:
-        from sim.bisect import first_graph_difference, first_rtl_difference
+        from sim.bisect import first_graph_difference, first_quant_difference, first_rtl_difference
 
         if level == "rtl":
             for i, chain in enumerate(self.chains):
@@ -182,7 +182,10 @@ class Verifier:
         if level == "hw":
             return first_graph_difference(self.graphs["streamlined"], ctxs["streamlined"], self.graphs["hw"],
                                           ctxs["hw"], integer_inputs=True)
-        return None  # torch -> qonnx -> streamlined: different number systems, compared on the output only
+        if level == "streamlined" and "qonnx" in ctxs:
+            return first_quant_difference(self.graphs["qonnx"], ctxs["qonnx"], self.graphs["streamlined"],
+                                          ctxs["streamlined"])
+        return None  # torch vs qonnx: compared on the output only
 
     def rtl_layers(self) -> dict:
         if self.acc is None:

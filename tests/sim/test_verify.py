@@ -130,3 +130,31 @@ def test_threshold_slots_follow_the_search_tree():
     assert [threshold_slot(k, 15) for k in (3, 11)] == [(1, 0), (1, 1)]
     assert [threshold_slot(k, 15)[1] for k in (0, 2, 4, 14)] == [0, 1, 2, 7]
     assert {threshold_slot(k, 15)[0] for k in range(0, 15, 2)} == {3}
+
+
+def test_a_fault_in_the_streamlined_graph_is_named_against_the_qonnx_activations(broken, real_cd, sim_cache):
+    from sim.faults import shift_streamlined_threshold
+
+    shift_streamlined_threshold(broken, 3, channel=1, delta=40.0)
+    report = verify(broken, real_cd, limit=1, levels=("torch", "qonnx", "streamlined"), cache=sim_cache)
+    assert level(report, "qonnx")["mismatches"] == 0
+    found = level(report, "streamlined")["first_layer"]
+    assert found["layer"] == "MultiThreshold_3" and found["reference_layer"].startswith("Quant")
+    assert found["tie"] is False
+
+
+def test_threshold_gap_tells_a_tie_from_a_fault():
+    from onnx import TensorProto, helper
+    from qonnx.core.modelwrapper import ModelWrapper
+    from qonnx.util.basic import qonnx_make_model
+
+    from sim.bisect import TIE_GAP, threshold_gap
+
+    node = helper.make_node("MultiThreshold", ["x", "t"], ["y"], domain="qonnx.custom_op.general")
+    graph = helper.make_graph([node], "g", [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, 2])],
+                              [helper.make_tensor_value_info("y", TensorProto.FLOAT, [1, 2])])
+    model = ModelWrapper(qonnx_make_model(graph))
+    model.set_initializer("t", np.array([[1.5, 3.0], [10.0, 20.0]], dtype=np.float32))
+    x = np.array([[3.0004, 14.0]])
+    assert threshold_gap(model, node, x, np.array([[True, False]])) < TIE_GAP  # 3.0004 vs threshold 3.0
+    assert threshold_gap(model, node, x, np.array([[False, True]])) == pytest.approx(4.0)
