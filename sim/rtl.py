@@ -1,7 +1,7 @@
 """RTL simulation of a flows/build.py accelerator with Verilator: whole chains, or one layer at a time.
 
     acc = Accelerator("build/ZCU104")              # reads intermediate/*_codegen.onnx and hdl/
-    ref = acc.reference(context)                   # per-node (input, output) tensors from the python execution
+    ref = acc.reference(partition, context)        # per-node (input, output) from the python execution
     out, stats = acc.simulate(acc.chains()[0], [x])  # a straight run of RTL layers, one frame per input tensor
 
 The code-generated graph holds every layer FINN will put on the chip, including the FIFOs and width converters
@@ -17,13 +17,14 @@ FIFOs and width converters pass their input through unchanged.
 
 from __future__ import annotations
 
-import json
+import hashlib
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
 from frd_q.errors import ConfigError
+from frd_q.fsutil import write_bytes
 from sim import verilator
 from sim.pack import pack, unpack, words_per_beat
 from sim.rtllib import prepare_rtllib
@@ -178,8 +179,6 @@ class Accelerator:
 
     def _stage_data(self, layers: list[Layer]) -> Path:
         """A run folder holding exactly the .dat files these layers read (so result caching sees all of them)."""
-        import hashlib
-
         names = ",".join(layer.name for layer in layers)
         folder = self.run_dir / hashlib.sha256(names.encode()).hexdigest()[:16]
         folder.mkdir(parents=True, exist_ok=True)
@@ -194,7 +193,7 @@ class Accelerator:
             dst = folder / name
             data = src.read_bytes()
             if not dst.is_file() or dst.read_bytes() != data:
-                dst.write_bytes(data)
+                write_bytes(dst, data)
         return folder
 
     def compile(self, names: list[str]) -> tuple[Path, Stream, Stream]:
@@ -202,8 +201,6 @@ class Accelerator:
         lib = self._prepare()
         top_dir = self.sim_dir / "tops"
         top_dir.mkdir(parents=True, exist_ok=True)
-        import hashlib
-
         top = write_top(layers, top_dir / f"{hashlib.sha256(','.join(names).encode()).hexdigest()[:16]}.sv")
         sources = list(lib)
         for layer in layers:
@@ -227,9 +224,3 @@ class Accelerator:
         """FINN's estimate of the cycles per frame of a chain (or the whole graph): its slowest layer."""
         names = names or list(self.nodes)
         return int(max(self.insts[n].get_exp_cycles() for n in names))
-
-
-def write_report(path: Path, data: dict) -> None:
-    from frd_q.fsutil import write_json
-
-    write_json(path, json.loads(json.dumps(data, default=str)))

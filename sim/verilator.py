@@ -93,8 +93,9 @@ def compile_top(sources: list[Path], top: Path, in_bits: int, out_bits: int, cac
              f"C++ build of the simulator of {top} failed")
         if not (runtime / RUNTIME_OBJECTS[0]).is_file():
             runtime.mkdir(parents=True, exist_ok=True)
-            for name in RUNTIME_OBJECTS:
-                shutil.copy2(obj / name, runtime / name)
+            for name in reversed(RUNTIME_OBJECTS):  # the first one, checked above, lands last
+                with atomic_path(runtime / name) as tmp:
+                    shutil.copy2(obj / name, tmp)
         shutil.move(str(obj / "sim"), str(work / "sim"))
         shutil.rmtree(obj)
         if log:

@@ -158,3 +158,15 @@ def test_threshold_gap_tells_a_tie_from_a_fault():
     x = np.array([[3.0004, 14.0]])
     assert threshold_gap(model, node, x, np.array([[True, False]])) < TIE_GAP  # 3.0004 vs threshold 3.0
     assert threshold_gap(model, node, x, np.array([[False, True]])) == pytest.approx(4.0)
+
+
+@pytest.mark.slow
+def test_siamese_student_flipped_weight_bit_is_named(tmp_path, siamese_build, real_cd, sim_cache):
+    out, _ = siamese_build
+    broken = tmp_path / "broken_siamese"
+    shutil.copytree(out, broken, ignore=shutil.ignore_patterns("sim"))
+    flip_weight_bit(broken, "MVAU_rtl_2", word=1, bit=1)
+    report = verify(broken, real_cd, limit=1, levels=("torch", "hw", "rtl"), cache=sim_cache)
+    assert level(report, "hw")["mismatches"] == 0
+    rtl = level(report, "rtl")
+    assert rtl["mismatches"] > 0 and rtl["first_layer"]["layer"] == "MVAU_rtl_2"
