@@ -67,6 +67,19 @@ def fastest_fitting(model, board, fit_limit: float, wmax: int, steps: int = 12):
     return best, slowest_layer_cycles(best), "resources"
 
 
+def fully_unfolded_mvaus(model) -> list[str]:
+    """MVAU layers folded to SIMD = MW (one output per cycle): the case finn-rtllib's RTL MVAU mishandles."""
+    from qonnx.custom_op.registry import getCustomOp
+
+    out = []
+    for node in model.graph.node:
+        if node.op_type.startswith("MVAU"):
+            inst = getCustomOp(node)
+            if inst.get_nodeattr("MW") > 1 and inst.get_nodeattr("SIMD") == inst.get_nodeattr("MW"):
+                out.append(node.name)
+    return out
+
+
 def apply_folding(model, build):
     from finn.transformation.fpgadataflow.minimize_accumulator_width import MinimizeAccumulatorWidth
     from finn.transformation.fpgadataflow.minimize_weight_bit_width import MinimizeWeightBitWidth
@@ -100,6 +113,12 @@ def apply_folding(model, build):
         build.notes.append(f"the design does not fit {board.name} within {cfg.fit_limit:.0%} of its resources at "
                            f"{info['fps']:.1f} FPS; the fastest design that fits runs at "
                            f"{info['max_fitting_fps'] or 0:.1f} FPS")
+    unfolded = fully_unfolded_mvaus(model)
+    if unfolded:
+        info["mvau_simd_equals_mw"] = unfolded
+        build.notes.append(f"{', '.join(unfolded)}: SIMD = MW (one result per cycle); finn-plus 1.6.1's RTL MVAU output "
+                           "queue is 2 entries short for this under backpressure and corrupts results (found by frd-q "
+                           "verify, docs/sim.md): fold these layers with a folding file or a lower target FPS")
     model = model.transform(MinimizeWeightBitWidth())
     model = model.transform(MinimizeAccumulatorWidth())
     extract_model_config_to_json(model, str(build.out / "folding_config.json"), FOLDING_ATTRS)

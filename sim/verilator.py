@@ -148,8 +148,13 @@ def run(exe: Path, run_dir: Path, beats: np.ndarray, out_beats: int, out_words: 
                                str(out_stall), str(seed), str(max_cycles)], cwd=run_dir, capture_output=True, text=True)
         wall = time.time() - t0
         if proc.returncode != 0:
-            raise SimError(f"simulation {exe} in {run_dir} failed (exit {proc.returncode}): "
-                           f"{(proc.stdout + proc.stderr).strip()[-500:]}")
+            text = (proc.stdout + proc.stderr).strip()
+            hint = ""
+            if "Overflowing output queue" in text:
+                hint = (" -- finn-rtllib's MVU output queue (mvu_vvu_axi.sv) holds CORE_PIPELINE_DEPTH results, fewer "
+                        "than the core's pipeline plus the registered lock: with SIMD = MW and backpressure the RTL "
+                        "loses results (a real RTL fault, not a simulator artifact; docs/sim.md)")
+            raise SimError(f"simulation {exe} in {run_dir} failed (exit {proc.returncode}): {text[-500:]}{hint}")
         stats = json.loads(proc.stdout.strip().splitlines()[-1])
         out = np.fromfile(fout, dtype="<u4").reshape(out_beats, out_words)
     stats["wall_s"] = round(wall, 3)

@@ -165,8 +165,32 @@ def test_siamese_student_flipped_weight_bit_is_named(tmp_path, siamese_build, re
     out, _ = siamese_build
     broken = tmp_path / "broken_siamese"
     shutil.copytree(out, broken, ignore=shutil.ignore_patterns("sim"))
-    flip_weight_bit(broken, "MVAU_rtl_2", word=1, bit=1)
+    # the first convolution of one date: its inputs are image pixels, never all zero (a deeper layer of a student
+    # trained for 4 steps may have dead channels that hide a flipped weight)
+    flip_weight_bit(broken, "MVAU_rtl_1", word=1, bit=1)
     report = verify(broken, real_cd, limit=1, levels=("torch", "hw", "rtl"), cache=sim_cache)
     assert level(report, "hw")["mismatches"] == 0
     rtl = level(report, "rtl")
-    assert rtl["mismatches"] > 0 and rtl["first_layer"]["layer"] == "MVAU_rtl_2"
+    assert rtl["mismatches"] > 0 and rtl["first_layer"]["layer"] == "MVAU_rtl_1"
+
+
+@pytest.mark.slow
+def test_rtl_mvau_with_simd_equal_mw_loses_results_under_backpressure(siamese_build, sim_cache):
+    """A real finn-rtllib fault the simulation found: the MVAU output queue is too short when SIMD = MW."""
+    from hw.finn_env import finn_session
+    from sim.rtl import Accelerator
+    from sim.verilator import SimError
+
+    out, summary = siamese_build
+    unfolded = summary["folding"].get("mvau_simd_equals_mw")
+    assert unfolded, "the fastest ZCU104 folding of the tiny student unfolds its first convolution fully"
+    assert any("SIMD = MW" in note for note in summary["notes"])
+    with finn_session(out / "finn_tmp"):
+        acc = Accelerator(out, cache=sim_cache)
+        name = unfolded[0]
+        inst = acc.insts[name]
+        dt = inst.get_input_datatype()
+        x = np.random.default_rng(0).integers(dt.min(), dt.max() + 1, size=inst.get_normal_input_shape())
+        acc.simulate([name], [x])  # without backpressure the layer is fine
+        with pytest.raises(SimError, match="(?s)Overflowing output queue.*SIMD = MW"):
+            acc.simulate([name], [x], out_stall=0.6, seed=2)
