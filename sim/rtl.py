@@ -18,19 +18,21 @@ FIFOs and width converters pass their input through unchanged.
 from __future__ import annotations
 
 import hashlib
-from dataclasses import dataclass
+import re
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
 
 from frd_q.errors import ConfigError
-from frd_q.fsutil import write_bytes
+from frd_q.fsutil import write_bytes, write_text
 from sim import verilator
 from sim.pack import pack, unpack, words_per_beat
 from sim.rtllib import prepare_rtllib
 from sim.stitch import Layer, rtl_layers, write_top
 
 PASS_THROUGH = ("StreamingFIFO", "StreamingDataWidthConverter")
+_INIT_FILE = re.compile(r'(parameter\s+INIT_FILE\s*=\s*)"[^"]*"')
 
 
 def latest(build_dir: Path, step: str) -> Path:
@@ -177,15 +179,36 @@ class Accelerator:
             self.run_dir.mkdir(parents=True, exist_ok=True)
         return self._lib
 
-    def _stage_data(self, layers: list[Layer]) -> Path:
-        """A run folder holding exactly the .dat files these layers read (so result caching sees all of them)."""
-        names = ",".join(layer.name for layer in layers)
-        folder = self.run_dir / hashlib.sha256(names.encode()).hexdigest()[:16]
-        folder.mkdir(parents=True, exist_ok=True)
-        wanted = {}
-        for layer in layers:
+    def _canonical(self, names: list[str]) -> tuple[list[Layer], dict[str, Path]]:
+        """The chain's layers renamed L0, L1, ... in their sources, with the data files they read under those names.
+
+        Generated sources differ between layers only by the node name (module names, threshold file prefix) and the
+        absolute INIT_FILE default of a memstream (overridden in the top anyway). Renamed, the two dates' twin
+        chains of a Siamese student, or two FIFOs of the same width and depth, have the same text and share one
+        compiled simulator. Sources are stored by content under sim/src/."""
+        layers, data = [], {}
+        for k, name in enumerate(names):
+            layer, canon = self.layers[name], f"L{k}"
+            rename = re.compile(rf"\b{re.escape(name)}(?![0-9])")
+            sources = []
+            for src in layer.sources:
+                text = _INIT_FILE.sub(r'\1"memblock.dat"', rename.sub(canon, src.read_text()))
+                path = self.sim_dir / "src" / hashlib.sha256(text.encode()).hexdigest()[:16] / rename.sub(canon, src.name)
+                if not path.is_file():
+                    write_text(path, text)
+                sources.append(path)
             for d in layer.data_files:
-                wanted[layer.weight_init if d.name == "memblock.dat" else d.name] = d
+                data[f"{canon}_memblock.dat" if d.name == "memblock.dat" else rename.sub(canon, d.name)] = d
+            layers.append(replace(
+                layer, name=canon, module=canon, sources=sources,
+                weight_module=f"{canon}_memstream_wrapper" if layer.weight_module else None,
+                weight_init=f"{canon}_memblock.dat" if layer.weight_init else None))
+        return layers, data
+
+    def _stage_data(self, names: list[str], wanted: dict[str, Path]) -> Path:
+        """A run folder holding exactly the .dat files a chain reads (so result caching sees all of them)."""
+        folder = self.run_dir / hashlib.sha256(",".join(names).encode()).hexdigest()[:16]
+        folder.mkdir(parents=True, exist_ok=True)
         for old in folder.glob("*.dat"):
             if old.name not in wanted:
                 old.unlink()
@@ -196,27 +219,26 @@ class Accelerator:
                 write_bytes(dst, data)
         return folder
 
-    def compile(self, names: list[str]) -> tuple[Path, Stream, Stream]:
-        layers = [self.layers[n] for n in names]
+    def compile(self, names: list[str]) -> tuple[Path, Path, Stream, Stream]:
+        """(simulator, run folder with its data files, input stream, output stream) of the chain `names`."""
+        layers, data = self._canonical(names)
         lib = self._prepare()
-        top_dir = self.sim_dir / "tops"
-        top_dir.mkdir(parents=True, exist_ok=True)
-        top = write_top(layers, top_dir / f"{hashlib.sha256(','.join(names).encode()).hexdigest()[:16]}.sv")
+        text_key = hashlib.sha256("".join(p.read_text() for layer in layers for p in layer.sources).encode())
+        top = write_top(layers, self.sim_dir / "tops" / f"{text_key.hexdigest()[:16]}.sv")
         sources = list(lib)
         for layer in layers:
             sources += [s for s in layer.sources if s not in sources]
         first, last = _stream(self.insts[names[0]], "in"), _stream(self.insts[names[-1]], "out")
         exe = verilator.compile_top(sources, top, first.stream_bits, last.stream_bits, self.cache, log=self.log)
-        return exe, first, last
+        return exe, self._stage_data(names, data), first, last
 
     def simulate(self, names: list[str], inputs: list[np.ndarray], in_stall: float = 0.0, out_stall: float = 0.0,
                  seed: int = 1) -> tuple[list[np.ndarray], dict]:
         """Stream the input tensors (one frame each) through the chain `names`; returns (output tensors, stats)."""
-        exe, first, last = self.compile(names)
+        exe, run_dir, first, last = self.compile(names)
         beats = np.concatenate([first.to_beats(x) for x in inputs])
-        out, stats = verilator.run(exe, self._stage_data([self.layers[n] for n in names]), beats,
-                                   last.beats * len(inputs), words_per_beat(last.stream_bits), last.beats,
-                                   in_stall, out_stall, seed, cache=self.cache)
+        out, stats = verilator.run(exe, run_dir, beats, last.beats * len(inputs), words_per_beat(last.stream_bits),
+                                   last.beats, in_stall, out_stall, seed, cache=self.cache)
         frames = np.split(out, len(inputs))
         return [last.from_beats(f) for f in frames], stats
 

@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from frd_q.errors import FrdError
+from frd_q.fsutil import write_text
 
 
 class StitchError(FrdError):
@@ -182,5 +183,5 @@ def write_top(layers: list[Layer], path: str | Path, name: str = "frd_top") -> P
         body.append(_instance(layer.module, f"{layer.name}_i", layer.ports, bind))
     text = "\n".join(lines) + "\n\n" + "\n".join(body) + "endmodule\n"
     path = Path(path)
-    path.write_text(text)
+    write_text(path, text)
     return path
