@@ -110,7 +110,7 @@ class Verifier:
             self.graphs["qonnx"] = ModelWrapper(str(latest(self.build, "export")))
         if "streamlined" in self.levels or "hw" in self.levels:
             self.graphs["streamlined"] = ModelWrapper(str(latest(self.build, "streamline")))
-        self.graphs["hw"] = ModelWrapper(str(partition_model(self.build)))
+        self.graphs["hw"] = ModelWrapper(str(partition_model(self.build)))  # also the RTL level's reference
         self.acc = None
         if "rtl" in self.levels:
             from sim.rtl import Accelerator
@@ -127,25 +127,30 @@ class Verifier:
         names = [i.name for i in graph.graph.input]
         return dict(zip(names, accelerator_inputs(len(names), a, b)))
 
-    def tile(self, a: np.ndarray, b: np.ndarray) -> tuple[dict, dict]:
-        """({level: integers}, {level: execution context or rtl details}) for one tile."""
-        from frd_q.export.reference import head_accumulators
+    def _execute(self, level: str, a: np.ndarray, b: np.ndarray) -> dict:
         from hw.execute import execute
 
-        ints, ctxs = {"torch": head_accumulators(self.model, a, b)}, {}
+        g = self.graphs[level]
+        return execute(g, self._feed(g, a, b), keep_all=True)
+
+    def tile(self, a: np.ndarray, b: np.ndarray) -> tuple[dict, dict]:
+        """({level: integers}, {level: execution context or rtl details, "pixels": (a, b)}) for one tile.
+
+        The streamlined graph runs for its own level only; bisecting the hw level executes it on demand."""
+        from frd_q.export.reference import head_accumulators
+
+        ints, ctxs = {"torch": head_accumulators(self.model, a, b)}, {"pixels": (a, b)}
         if "qonnx" in self.levels:
-            g = self.graphs["qonnx"]
-            ctxs["qonnx"] = execute(g, self._feed(g, a, b), keep_all=True)
-            ints["qonnx"] = qonnx_integers(g, ctxs["qonnx"])
-        if "streamlined" in self.levels or "hw" in self.levels:
-            g = self.graphs["streamlined"]
-            ctxs["streamlined"] = execute(g, self._feed(g, a, b), keep_all=True)
-            if "streamlined" in self.levels:
-                ints["streamlined"] = streamlined_integers(g, ctxs["streamlined"])
-        g = self.graphs["hw"]
-        ctxs["hw"] = execute(g, self._feed(g, a, b), keep_all=True)
-        if "hw" in self.levels:
-            ints["hw"] = ctxs["hw"][g.graph.output[0].name].astype(np.int64)
+            ctxs["qonnx"] = self._execute("qonnx", a, b)
+            ints["qonnx"] = qonnx_integers(self.graphs["qonnx"], ctxs["qonnx"])
+        if "streamlined" in self.levels:
+            ctxs["streamlined"] = self._execute("streamlined", a, b)
+            ints["streamlined"] = streamlined_integers(self.graphs["streamlined"], ctxs["streamlined"])
+        if "hw" in self.levels or self.acc is not None:  # the RTL chains are fed from the python execution
+            g = self.graphs["hw"]
+            ctxs["hw"] = self._execute("hw", a, b)
+            if "hw" in self.levels:
+                ints["hw"] = ctxs["hw"][g.graph.output[0].name].astype(np.int64)
         if self.acc is not None:
             ints["rtl"], ctxs["rtl"] = self._rtl(a, b, ctxs["hw"])
         return ints, ctxs
@@ -180,8 +185,9 @@ class Verifier:
                     return first_rtl_difference(self.acc, chain, ctxs["rtl"]["ref"], self.graphs["hw"], self.hw_nodes)
             return None
         if level == "hw":
-            return first_graph_difference(self.graphs["streamlined"], ctxs["streamlined"], self.graphs["hw"],
-                                          ctxs["hw"], integer_inputs=True)
+            streamlined = ctxs.get("streamlined") or self._execute("streamlined", *ctxs["pixels"])
+            return first_graph_difference(self.graphs["streamlined"], streamlined, self.graphs["hw"], ctxs["hw"],
+                                          integer_inputs=True)
         if level == "streamlined" and "qonnx" in ctxs:
             return first_quant_difference(self.graphs["qonnx"], ctxs["qonnx"], self.graphs["streamlined"],
                                           ctxs["streamlined"])
