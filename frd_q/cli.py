@@ -2,10 +2,12 @@
 
     frd-q train     --config configs/student_w4a4.yaml [--set train.steps=100] [--resume | --overwrite]
     frd-q evaluate  --checkpoint runs/student_w4a4/best.pt --data ../shared/data/real_cd [--list F] [--json OUT]
-    frd-q predict   --checkpoint runs/student_w4a4/best.pt --a A.png --b B.png --out mask.png [--overlay o.png]
+    frd-q predict   --checkpoint runs/student_w4a4/best.pt --a A.tif --b B.tif --out mask.tif [--overlap 32]
+    frd-q predict   --model build/ZCU104 --a A.png --b B.png --out mask.png    (the deployed integer graph)
     frd-q data      --data ../shared/data/real_cd_train
     frd-q info      --checkpoint runs/student_w4a4/best.pt
     frd-q ablate    --config configs/ablation.yaml
+    frd-q seu       --build build/ZCU104 --data ../shared/data/real_cd [--limit 4] [--rates 1e-5,1e-4]
     frd-q export    --checkpoint runs/student_w4a4/best.pt --out build/student.onnx [--tile 256] [--check ROOT]
 
 The FINN flow has its own script: python flows/build.py --board ZCU104 --checkpoint CKPT (see hw/).
@@ -59,20 +61,29 @@ def cmd_evaluate(args) -> None:
 
 
 def cmd_predict(args) -> None:
-    from pathlib import Path
+    from frd_q.errors import ConfigError
+    from frd_q.scene import TorchRunner, parse_bands, parse_range, run_scene
 
-    from frd_q.data.io import PairRecord, read_pair
-    from frd_q.infer import predict_logits, write_mask, write_overlay
-    from frd_q.train.checkpoint import load_model
+    if (args.checkpoint is None) == (args.model is None):
+        raise ConfigError("predict needs exactly one of --checkpoint (PyTorch) or --model (a FINN build folder)")
+    if args.checkpoint:
+        from frd_q.train.checkpoint import load_model
 
-    device = resolve_device(args.device)
-    model, cfg, _ = load_model(args.checkpoint)
-    a, b, _ = read_pair(PairRecord("", Path(args.a).stem, Path(args.a), Path(args.b), None), cfg.data.in_channels)
-    mask = predict_logits(model.to(device), a, b, args.tile or cfg.data.tile_size, args.overlap, device=device) > 0
-    write_mask(args.out, mask)
-    if args.overlay:
-        write_overlay(args.overlay, b, mask)
-    print(f"{args.out}: {mask.shape[1]}x{mask.shape[0]}, {100 * mask.mean():.2f}% changed")
+        device = resolve_device(args.device)
+        model, cfg, _ = load_model(args.checkpoint)
+        runner, channels, tile, name = TorchRunner(model.to(device), device), cfg.data.in_channels, \
+            args.tile or cfg.data.tile_size, args.checkpoint
+    else:
+        from hw.runner import BuildRunner
+
+        runner = BuildRunner(args.model)
+        channels, tile, name = runner.channels, args.tile or runner.tile, args.model
+    stats = run_scene(args.a, args.b, runner, channels, args.out, tile, args.overlap, parse_bands(args.bands),
+                      parse_range(args.range), args.png, args.overlay, args.min_region, args.batch_size, name)
+    print(f"{args.out}: {stats['width']}x{stats['height']}, {100 * stats['changed_fraction']:.2f}% changed, "
+          f"{stats['regions']} regions, {stats['tiles']} tiles in {stats['seconds']} s, "
+          f"peak memory {stats['peak_rss_mb']:.0f} MiB; regions in {stats['outputs']['geojson']}, "
+          f"statistics in {stats['outputs']['stats']}")
 
 
 def cmd_data(args) -> None:
@@ -159,6 +170,23 @@ def cmd_verify(args) -> int:
     return 1 if any(r["mismatches"] or r["first_layer"] for r in report["levels"]) else 0
 
 
+def cmd_seu(args) -> None:
+    from sim.seu import campaign, markdown
+
+    split = lambda text, kind: [kind(t) for t in text.split(",") if t.strip()] if text else None  # noqa: E731
+    try:
+        bits, rates = split(args.bits, int), split(args.rates, float) or []
+    except ValueError as e:
+        from frd_q.errors import ConfigError
+
+        raise ConfigError(f"--bits/--rates: {e}") from None
+    report = campaign(args.build, args.data, args.out, args.list, args.limit, split(args.layers, str), bits,
+                      args.trials, args.flips, rates, args.rate_trials, args.protect,
+                      None if args.protect_kind == "all" else args.protect_kind, args.seed,
+                      None if args.quiet else print)
+    print(markdown(report))
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="frd-q", description=__doc__.split("\n\n")[0])
     sub = p.add_subparsers(dest="command", required=True)
@@ -189,12 +217,19 @@ def build_parser() -> argparse.ArgumentParser:
     tiling(e)
     e.set_defaults(func=cmd_evaluate)
 
-    r = sub.add_parser("predict", help="change mask of one image pair")
-    r.add_argument("--checkpoint", required=True)
-    r.add_argument("--a", required=True, help="time-1 image")
-    r.add_argument("--b", required=True, help="time-2 image")
-    r.add_argument("--out", required=True, help="output mask PNG (0/255, input size)")
-    r.add_argument("--overlay", default=None, help="also write changes in red over the time-2 image")
+    r = sub.add_parser("predict", help="change mask, regions and statistics of one image pair or whole scene")
+    r.add_argument("--checkpoint", default=None, help="PyTorch checkpoint (or --model)")
+    r.add_argument("--model", default=None, metavar="BUILD", help="a flows/build.py folder: the deployed integer graph")
+    r.add_argument("--a", required=True, help="time-1 image: PNG/JPEG/GeoTIFF, any size")
+    r.add_argument("--b", required=True, help="time-2 image, same size (and grid, if georeferenced)")
+    r.add_argument("--out", required=True,
+                   help="mask, .tif (GeoTIFF with the input's CRS/transform) or .png; OUT.geojson and OUT.json beside")
+    r.add_argument("--png", default=None, help="also write the mask as this PNG")
+    r.add_argument("--overlay", default=None, help="also write changes in red over the time-2 image (.tif or .png)")
+    r.add_argument("--bands", default=None, help="1-based bands to use, e.g. 4,3,2 (default: the first ones)")
+    r.add_argument("--range", default=None, metavar="LOW,HIGH", help="map non-8-bit pixels LOW..HIGH onto 0..255")
+    r.add_argument("--min-region", type=int, default=1, metavar="PIXELS", help="drop smaller regions from the GeoJSON")
+    r.add_argument("--batch-size", type=int, default=4, help="windows per model call")
     tiling(r)
     r.set_defaults(func=cmd_predict)
 
@@ -234,6 +269,24 @@ def build_parser() -> argparse.ArgumentParser:
     v.add_argument("--report", default=None, help="report path without suffix (default <build>/verify)")
     v.add_argument("--quiet", action="store_true", help="no line per tile")
     v.set_defaults(func=cmd_verify)
+
+    u = sub.add_parser("seu", help="single-event-upset injection into a build's weight and threshold memories")
+    u.add_argument("--build", required=True, help="flows/build.py output folder")
+    u.add_argument("--data", default="../shared/data/real_cd", help="labelled data root the F1 is measured on")
+    u.add_argument("--list", default=None, help="file of pair names to use ('<dataset>/<name>')")
+    u.add_argument("--limit", type=int, default=4, help="tiles to measure on (4)")
+    u.add_argument("--layers", default=None, help="comma list of memories (MVAU_3 or MVAU_rtl_3; default all)")
+    u.add_argument("--bits", default=None, help="comma list of bit positions (default every bit of each word)")
+    u.add_argument("--trials", type=int, default=1, help="random words tried per memory and bit (1)")
+    u.add_argument("--flips", type=int, default=1, help="words flipped at once per trial (1: a single upset)")
+    u.add_argument("--rates", default="1e-5,1e-4,1e-3", help="bit error rates for the protection sweep ('' = none)")
+    u.add_argument("--rate-trials", type=int, default=3, help="trials per bit error rate (3)")
+    u.add_argument("--protect", type=int, default=3, help="TMR on this many most sensitive memories (3)")
+    u.add_argument("--protect-kind", default="thresholds", choices=["thresholds", "weights", "all"])
+    u.add_argument("--seed", type=int, default=0)
+    u.add_argument("--out", default=None, help="report folder (default <build>/seu)")
+    u.add_argument("--quiet", action="store_true", help="no line per measurement")
+    u.set_defaults(func=cmd_seu)
     return p
 
 

@@ -35,3 +35,21 @@ def write_text(path: str | Path, text: str) -> None:
 def write_bytes(path: str | Path, data: bytes) -> None:
     with atomic_path(path) as tmp:
         tmp.write_bytes(data)
+
+
+class AtomicFile:
+    """A file written over time (e.g. by a raster writer): `tmp` is where to write, `commit()` renames it to
+    `path`, `discard()` deletes it. For outputs that outlive one `with` block."""
+
+    def __init__(self, path: str | Path, suffix: str | None = None):
+        self.path = Path(path)
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        suffix = self.path.suffix if suffix is None else suffix
+        self.tmp = self.path.with_name(f".{self.path.stem}.tmp-{os.getpid()}{suffix}")
+
+    def commit(self) -> None:
+        os.replace(self.tmp, self.path)
+
+    def discard(self) -> None:
+        if self.tmp.exists():
+            self.tmp.unlink()

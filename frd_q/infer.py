@@ -1,7 +1,8 @@
 """Full-image inference by tiling, evaluation over pairs, and change-mask outputs.
 
 Images of any size are cut into `tile`-sized windows (ragged edges mirrored), each window is run through the
-model, overlapping logits are averaged, and the result is cropped back to the image size. The same function
+model, overlapping logits are blended, and the result is cropped back to the image size: frd_q.scene's engine,
+the one that streams whole scenes, here on images held in memory. The same function
 serves validation during training, `frd-q evaluate` and `frd-q predict`.
 """
 
@@ -14,35 +15,21 @@ import torch
 from PIL import Image
 
 from frd_q.data.dataset import LoadedPair
-from frd_q.data.tiling import Stitcher, pad_to, padded_length, tile_grid
 from frd_q.errors import ConfigError
 from frd_q.fsutil import atomic_path
 from frd_q.metrics import Confusion
+from frd_q.scene import ArraySink, ArraySource, TorchRunner, predict_scene
 
 
-@torch.no_grad()
 def predict_logits(model, a: np.ndarray, b: np.ndarray, tile: int = 256, overlap: int = 0,
                    batch_size: int = 4, device: str | torch.device = "cpu") -> np.ndarray:
-    """Change logits (H, W) for uint8 (H, W, C) images a, b of any size."""
+    """Change logits (H, W) for uint8 (H, W, C) images a, b of any size (frd_q.scene's tiling and blending)."""
     if tile % model.size_multiple:
         raise ConfigError(f"tile size {tile} is not a multiple of the model's {model.size_multiple}")
-    h, w = a.shape[:2]
-    ph, pw = padded_length(h, tile, overlap), padded_length(w, tile, overlap)
-    a, b = pad_to(a, ph, pw), pad_to(b, ph, pw)
-    grid = tile_grid(h, w, tile, overlap)
-    stitch = Stitcher(h, w, tile, overlap)
-    was_training = model.training
-    model.eval()
-    for i in range(0, len(grid), batch_size):
-        chunk = grid[i : i + batch_size]
-        ta = torch.from_numpy(np.stack([a[y : y + tile, x : x + tile] for y, x in chunk]))
-        tb = torch.from_numpy(np.stack([b[y : y + tile, x : x + tile] for y, x in chunk]))
-        to_input = lambda t: t.permute(0, 3, 1, 2).float().div(255.0).to(device)  # noqa: E731
-        logits = model(to_input(ta), to_input(tb)).float().cpu().numpy()
-        for (y, x), z in zip(chunk, logits):
-            stitch.add(y, x, z)
-    model.train(was_training)
-    return stitch.result()[0]
+    sink = ArraySink(*a.shape[:2])
+    predict_scene(ArraySource(a, "A"), ArraySource(b, "B"), TorchRunner(model, device), tile, overlap, [sink],
+                  batch_size)
+    return sink.logits
 
 
 def evaluate_pairs(model, pairs: list[LoadedPair], tile: int = 256, overlap: int = 0,

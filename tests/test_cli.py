@@ -56,7 +56,7 @@ def test_predict_writes_mask_of_input_size_and_overlay(tiny_checkpoint, real_cd,
     assert np.array_equal(o[m == 0], b[m == 0])
     assert (o[m == 255][:, 0].astype(int) >= b[m == 255][:, 0]).all()
     assert "% changed" in capsys.readouterr().out
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["mask.png", "over.png"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["mask.geojson", "mask.json", "mask.png", "over.png"]
 
 
 def test_info(tiny_checkpoint, capsys):

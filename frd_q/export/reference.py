@@ -33,3 +33,19 @@ def head_accumulators(model: torch.nn.Module, a: np.ndarray, b: np.ndarray) -> n
     w_int = conv.quant_weight().int().double()
     acc = F.conv2d(x_int.double(), w_int)
     return acc.round().long().permute(0, 2, 3, 1).numpy()
+
+
+@torch.no_grad()
+def head_logits(model: torch.nn.Module, acc: np.ndarray, size: tuple[int, int]) -> np.ndarray:
+    """The host's float tail: change logits (N, H, W) at `size` from accelerator head accumulators (N, h, w, 1).
+
+    logit = BatchNorm(acc * weight scale * input scale), then (early fusion, where h < H) bilinear upsampling, as
+    the model's own forward does it; equal to the model's logits up to float32 rounding."""
+    conv, bn = model.head[0], model.head[1]
+    scale = (conv.quant_weight().scale.reshape(-1)[0] * model.head_input_act.act_quant.scale()).double()
+    x = torch.from_numpy(np.asarray(acc, np.float64)).permute(0, 3, 1, 2) * scale
+    inv = bn.weight.double() / torch.sqrt(bn.running_var.double() + bn.eps)  # eval-mode BatchNorm, in float64
+    x = ((x - bn.running_mean.double().view(1, -1, 1, 1)) * inv.view(1, -1, 1, 1) + bn.bias.double().view(1, -1, 1, 1)).float()
+    if tuple(x.shape[-2:]) != tuple(size):
+        x = F.interpolate(x, size=tuple(size), mode="bilinear", align_corners=False)
+    return x[:, 0].numpy()
