@@ -157,6 +157,13 @@ class Config:
         return self
 
 
+def yaml_error_line(e: Exception) -> str:
+    """A YAML parse error in one line: what went wrong and where (PyYAML's own message spans several lines)."""
+    mark = getattr(e, "problem_mark", None)
+    problem = getattr(e, "problem", None) or str(e).splitlines()[0]
+    return f"{problem} at line {mark.line + 1}, column {mark.column + 1}" if mark is not None else problem
+
+
 def load_config(path: str | Path, overrides: typing.Sequence[str] = ()) -> Config:
     """Read a YAML config, apply `key.sub=value` overrides, and return a validated Config."""
     path = Path(path)
@@ -165,7 +172,7 @@ def load_config(path: str | Path, overrides: typing.Sequence[str] = ()) -> Confi
     except FileNotFoundError:
         raise ConfigError(f"{path}: config file not found") from None
     except (OSError, yaml.YAMLError) as e:
-        raise ConfigError(f"{path}: cannot read YAML: {e}") from None
+        raise ConfigError(f"{path}: cannot read YAML: {yaml_error_line(e)}") from None
     raw = {} if raw is None else raw
     if not isinstance(raw, dict):
         raise ConfigError(f"{path}: top level must be a mapping")
@@ -190,7 +197,10 @@ def apply_override(raw: dict, item: str, where: str) -> None:
         node = node.setdefault(p, {})
         if not isinstance(node, dict):
             raise ConfigError(f"{where}: override {item!r}: {p} is not a section")
-    node[parts[-1]] = yaml.safe_load(value)
+    try:
+        node[parts[-1]] = yaml.safe_load(value)
+    except yaml.YAMLError as e:
+        raise ConfigError(f"{where}: override {item!r}: {yaml_error_line(e)}") from None
 
 
 def to_dict(cfg) -> dict:

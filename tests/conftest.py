@@ -73,6 +73,12 @@ def tiny_checkpoint(tmp_path_factory, real_cd) -> Path:
 
 
 @pytest.fixture(scope="session")
+def tiny_teacher_checkpoint(tmp_path_factory, real_cd) -> Path:
+    """A tiny float teacher trained for 4 steps on real pairs."""
+    return _train_tiny(tmp_path_factory, real_cd, "teacher")
+
+
+@pytest.fixture(scope="session")
 def tiny_early_checkpoint(tmp_path_factory, real_cd) -> Path:
     """A tiny W4A4 early-fusion student trained for 4 steps on real pairs."""
     return _train_tiny(tmp_path_factory, real_cd, "early")

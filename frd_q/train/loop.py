@@ -137,7 +137,6 @@ def train(cfg: Config, resume: bool = False, overwrite: bool = False, stop_after
     last = run_dir / "last.pt"
     if ctx.rank == 0 and not resume and last.exists() and not overwrite:
         raise ConfigError(f"{last}: a run named '{cfg.name}' exists; pass --resume to continue it or --overwrite")
-    run_dir.mkdir(parents=True, exist_ok=True)
 
     tiles = TileDataset(load_pairs(scan_sources(cfg.data.train), cfg.data.in_channels, cfg.data.label_threshold),
                         cfg.data.tile_size)
@@ -169,7 +168,10 @@ def train(cfg: Config, resume: bool = False, overwrite: bool = False, stop_after
         start, best_f1, metrics = ckpt["step"], ckpt["best_f1"], ckpt["metrics"]
     net = ctx.wrap(model)
 
-    if ctx.rank == 0:
+    if ctx.rank == 0:  # the run folder appears only once data, model and checkpoint have loaded
+        run_dir.mkdir(parents=True, exist_ok=True)
+        for stale in run_dir.glob(".*.tmp-*"):  # left by a process killed while saving (SIGKILL, power loss)
+            stale.unlink()
         with atomic_path(run_dir / "config.yaml") as tmp:
             tmp.write_text(yaml.safe_dump(to_dict(cfg), sort_keys=False))
     keep = start if resume else None
