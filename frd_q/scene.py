@@ -19,9 +19,11 @@ runner: the PyTorch model here, the deployed integer FINN graph in hw/runner.py.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import resource
 import time
+import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Protocol, Sequence
@@ -90,6 +92,16 @@ def parse_range(text: str | None) -> tuple[float, float] | None:
     return low, high
 
 
+@contextlib.contextmanager
+def _quiet_georeference():
+    """PNG/JPEG scenes have no georeferencing: rasterio's warning about it is expected, not news."""
+    from rasterio.errors import NotGeoreferencedWarning
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", NotGeoreferencedWarning)
+        yield
+
+
 class RasterSource:
     """One date of a scene read through rasterio (GeoTIFF, PNG, JPEG, ...), a strip at a time.
 
@@ -107,7 +119,9 @@ class RasterSource:
         if not self.path.is_file():
             raise DataError(f"{self.path}: file not found")
         try:
-            self.dataset = rasterio.open(self.path)
+            with _quiet_georeference():
+                self.dataset = rasterio.open(self.path)
+                self.crs, self.transform = self.dataset.crs, self.dataset.transform  # identity for plain images
         except RasterioIOError as e:
             raise DataError(f"{self.path}: cannot read image ({e})") from None
         ds = self.dataset
@@ -127,16 +141,8 @@ class RasterSource:
         self.height, self.width, self.channels = ds.height, ds.width, channels
 
     @property
-    def crs(self):
-        return self.dataset.crs
-
-    @property
-    def transform(self):
-        return self.dataset.transform
-
-    @property
     def georeferenced(self) -> bool:
-        return self.dataset.crs is not None
+        return self.crs is not None
 
     def read_rows(self, start: int, stop: int) -> np.ndarray:
         from rasterio.errors import RasterioIOError
@@ -246,7 +252,7 @@ class MaskWriter:
                        crs=crs, transform=transform or Affine.identity())
         if height >= 16 and width >= 16:
             profile.update(tiled=True, blockxsize=256 if width >= 256 else 16, blockysize=256 if height >= 256 else 16)
-        with _no_sidecars():
+        with _no_sidecars(), _quiet_georeference():
             self.dataset = rasterio.open(self.tif.tmp, "w", **profile)
 
     def write(self, row, logits):
@@ -260,7 +266,7 @@ class MaskWriter:
 
         self.dataset.close()
         try:
-            with _no_sidecars():
+            with _no_sidecars(), _quiet_georeference():
                 for png in self.pngs:
                     rasterio.shutil.copy(self.tif.tmp, png.tmp, driver="PNG")
         except BaseException:
@@ -290,7 +296,7 @@ class OverlayWriter:
         self.source, self.alpha = source, alpha
         self.tif = AtomicFile(path, ".tif")
         self.png = AtomicFile(path) if path.suffix.lower() == ".png" else None
-        with _no_sidecars():
+        with _no_sidecars(), _quiet_georeference():
             self.dataset = rasterio.open(self.tif.tmp, "w", driver="GTiff", height=source.height,
                                          width=source.width, count=3, dtype="uint8", crs=crs,
                                          transform=transform or Affine.identity())
@@ -313,7 +319,7 @@ class OverlayWriter:
             self.tif.commit()
             return
         try:
-            with _no_sidecars():
+            with _no_sidecars(), _quiet_georeference():
                 rasterio.shutil.copy(self.tif.tmp, self.png.tmp, driver="PNG")
             self.png.commit()
         finally:
