@@ -78,8 +78,24 @@ def cmd_predict(args) -> None:
 
         runner = BuildRunner(args.model)
         channels, tile, name = runner.channels, args.tile or runner.tile, args.model
-    stats = run_scene(args.a, args.b, runner, channels, args.out, tile, args.overlap, parse_bands(args.bands),
-                      parse_range(args.range), args.png, args.overlay, args.min_region, args.batch_size, name)
+    bar = None
+
+    def progress(done: int, total: int) -> None:  # one bar over the strips of a large scene
+        nonlocal bar
+        if bar is None and total > 1 and not args.no_progress:
+            from tqdm import tqdm
+
+            bar = tqdm(total=total, desc="strips", unit="strip", dynamic_ncols=True, leave=False)
+        if bar is not None:
+            bar.update(done - bar.n)
+
+    try:
+        stats = run_scene(args.a, args.b, runner, channels, args.out, tile, args.overlap, parse_bands(args.bands),
+                          parse_range(args.range), args.png, args.overlay, args.min_region, args.batch_size, name,
+                          progress)
+    finally:
+        if bar is not None:
+            bar.close()
     print(f"{args.out}: {stats['width']}x{stats['height']}, {100 * stats['changed_fraction']:.2f}% changed, "
           f"{stats['regions']} regions, {stats['tiles']} tiles in {stats['seconds']} s, "
           f"peak memory {stats['peak_rss_mb']:.0f} MiB; regions in {stats['outputs']['geojson']}, "
@@ -230,6 +246,7 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--range", default=None, metavar="LOW,HIGH", help="map non-8-bit pixels LOW..HIGH onto 0..255")
     r.add_argument("--min-region", type=int, default=1, metavar="PIXELS", help="drop smaller regions from the GeoJSON")
     r.add_argument("--batch-size", type=int, default=4, help="windows per model call")
+    r.add_argument("--no-progress", action="store_true", help="no progress bar")
     tiling(r)
     r.set_defaults(func=cmd_predict)
 
