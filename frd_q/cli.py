@@ -74,9 +74,9 @@ def cmd_predict(args) -> None:
         runner, channels, tile, name = TorchRunner(model.to(device), device), cfg.data.in_channels, \
             args.tile or cfg.data.tile_size, args.checkpoint
     else:
-        from hw.runner import BuildRunner
+        from hw.runner import BuildRunner, QonnxRunner
 
-        runner = BuildRunner(args.model)
+        runner = QonnxRunner(args.model) if args.model.endswith(".onnx") else BuildRunner(args.model)
         channels, tile, name = runner.channels, args.tile or runner.tile, args.model
     bar = None
 
@@ -235,7 +235,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     r = sub.add_parser("predict", help="change mask, regions and statistics of one image pair or whole scene")
     r.add_argument("--checkpoint", default=None, help="PyTorch checkpoint (or --model)")
-    r.add_argument("--model", default=None, metavar="BUILD", help="a flows/build.py folder: the deployed integer graph")
+    r.add_argument("--model", default=None, metavar="BUILD", help="a flows/build.py folder (the deployed integer graph) or an exported .onnx")
     r.add_argument("--a", required=True, help="time-1 image: PNG/JPEG/GeoTIFF, any size")
     r.add_argument("--b", required=True, help="time-2 image, same size (and grid, if georeferenced)")
     r.add_argument("--out", required=True,

@@ -57,3 +57,36 @@ class BuildRunner:
 
         acc = np.concatenate([self.accumulators(x, y) for x, y in zip(a, b)])
         return head_logits(self.model, acc, a.shape[1:3])
+
+
+class QonnxRunner:
+    """An exported QONNX graph (`frd-q export`) as a Runner: the graph before FINN, for comparing against it.
+
+    Siamese graphs return full-resolution logits; the early-fusion graph returns low-resolution logits, which are
+    upsampled bilinearly as the PyTorch model does. The tile size is the graph's input size."""
+
+    def __init__(self, path: str | Path):
+        from qonnx.core.modelwrapper import ModelWrapper
+
+        self.path = Path(path)
+        if not self.path.is_file():
+            raise ConfigError(f"{self.path}: QONNX graph not found")
+        try:
+            self.graph = ModelWrapper(str(self.path))
+        except Exception as e:  # onnx raises DecodeError and others for a file that is not a model
+            raise ConfigError(f"{self.path}: cannot read ONNX model ({type(e).__name__})") from None
+        shape = self.graph.get_tensor_shape(self.graph.graph.input[0].name)
+        stacked = len(self.graph.graph.input) == 1  # early fusion: both dates stacked along channels
+        self.tile, self.channels = int(shape[1]), int(shape[-1]) // (2 if stacked else 1)
+        self.size_multiple = 1
+
+    def __call__(self, a: np.ndarray, b: np.ndarray) -> np.ndarray:
+        import torch
+        import torch.nn.functional as F
+
+        from frd_q.export.qonnx import run_qonnx
+
+        out = np.concatenate([run_qonnx(self.graph, x, y) for x, y in zip(a, b)])  # (N, 1, h, w)
+        if out.shape[-2:] != a.shape[1:3]:
+            out = F.interpolate(torch.from_numpy(out), size=a.shape[1:3], mode="bilinear", align_corners=False).numpy()
+        return out[:, 0]

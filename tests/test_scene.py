@@ -186,13 +186,15 @@ def test_predict_bad_input_one_line_no_output(problem, message, tiny_checkpoint,
     assert not out.parent.exists() or list(out.parent.iterdir()) == []
 
 
-def test_predict_with_the_deployed_integer_graph_matches_pytorch(siamese_build, real_cd, tmp_path):
+def test_predict_with_the_deployed_integer_graph_and_qonnx_matches_pytorch(siamese_build, real_cd, tmp_path):
     out, _ = siamese_build
     d = real_cd / "LEVIR-CD"
     name = "val_27_0000_0256"
     common = ["--a", str(d / "A" / f"{name}.png"), "--b", str(d / "B" / f"{name}.png")]
     assert main(["predict", "--model", str(out), *common, "--out", str(tmp_path / "hw.png")]) == 0
     assert main(["predict", "--checkpoint", str(out / "model.pt"), *common, "--out", str(tmp_path / "pt.png")]) == 0
-    hw, pt = (np.asarray(Image.open(tmp_path / f)) for f in ("hw.png", "pt.png"))
-    assert hw.shape == (256, 256) and np.array_equal(hw, pt)
+    onnx = sorted((out / "intermediate").glob("*_export.onnx"))[-1]
+    assert main(["predict", "--model", str(onnx), *common, "--out", str(tmp_path / "qonnx.png")]) == 0
+    hw, pt, qo = (np.asarray(Image.open(tmp_path / f)) for f in ("hw.png", "pt.png", "qonnx.png"))
+    assert hw.shape == (256, 256) and np.array_equal(hw, pt) and np.array_equal(qo, pt)
     assert main(["predict", "--model", str(out), *common, "--out", str(tmp_path / "x.png"), "--tile", "128"]) == 2
