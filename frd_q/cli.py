@@ -298,8 +298,9 @@ def build_parser() -> argparse.ArgumentParser:
     u.add_argument("--flips", type=int, default=1, help="words flipped at once per trial (1: a single upset)")
     u.add_argument("--rates", default="1e-5,1e-4,1e-3", help="bit error rates for the protection sweep ('' = none)")
     u.add_argument("--rate-trials", type=int, default=3, help="trials per bit error rate (3)")
-    u.add_argument("--protect", type=int, default=3, help="TMR on this many most sensitive memories (3)")
-    u.add_argument("--protect-kind", default="thresholds", choices=["thresholds", "weights", "all"])
+    u.add_argument("--protect", type=int, default=4, help="TMR on this many memories, those upsets hurt most (4)")
+    u.add_argument("--protect-kind", default="all", choices=["all", "thresholds", "weights"],
+                   help="which memories may be protected (all)")
     u.add_argument("--seed", type=int, default=0)
     u.add_argument("--out", default=None, help="report folder (default <build>/seu)")
     u.add_argument("--quiet", action="store_true", help="no line per measurement")

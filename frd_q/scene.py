@@ -24,7 +24,6 @@ import json
 import resource
 import time
 import warnings
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Protocol, Sequence
 
@@ -356,27 +355,30 @@ class _UnionFind:
             self.parent[max(ri, rj)] = min(ri, rj)
 
 
-@dataclass
 class Regions:
-    """Connected changed regions (4-connectivity), found strip by strip and merged across strip borders.
+    """Connected changed regions (4-connectivity), found strip by strip, merged across strip borders, and written
+    out as soon as they are complete.
 
     Each strip's components are labelled and polygonized (rasterio.features.shapes, in the scene's CRS through
-    `transform`); a component touching one of the previous strip's last row is joined to it by union-find, and the
-    pieces of one region are unioned at the end. Only the polygons and per-region pixel counts are kept."""
+    `transform`); a component touching the previous strip's last row is joined to it by union-find. A region none
+    of whose pieces reaches the current strip's last row can no longer grow: its pieces are unioned (shapely) and
+    the finished polygon goes to a temporary spill file, so memory holds only the regions still open, plus one
+    pixel count per component. `regions()` reads them back (largest first); `write_geojson` streams them."""
 
-    transform: object = None
-    min_pixels: int = 1
-    pieces: dict = field(default_factory=dict)  #: global id -> list of shapely polygons
-    pixels: list = field(default_factory=list)  #: global id -> pixel count
-    changed: int = 0
-    total: int = 0
+    def __init__(self, transform=None, min_pixels: int = 1):
+        import tempfile
 
-    def __post_init__(self):
         from rasterio.transform import Affine
 
-        self.transform = self.transform or Affine.identity()
+        self.transform = transform or Affine.identity()
+        self.min_pixels = min_pixels
+        self.changed = self.total = 0
         self._uf = _UnionFind()
-        self._last_row = None  # global ids of the previous strip's last row (-1 = no change)
+        self._pixels: list[int] = []  # per component id
+        self._pieces: dict[int, list] = {}  # open component id -> polygons
+        self._last_row = None  # component ids of the previous strip's last row (-1 = no change)
+        self._spill = tempfile.TemporaryFile("w+")
+        self._index: list[tuple[int, int]] = []  # (pixels, offset) of each finished region in the spill file
 
     def write(self, row, logits):
         from rasterio.features import shapes
@@ -389,7 +391,7 @@ class Regions:
         self.changed += int(mask.sum())
         labels, n = ndimage.label(mask)  # 4-connectivity
         first = self._uf.add(n)
-        self.pixels.extend(np.bincount(labels.ravel(), minlength=n + 1)[1:].tolist())
+        self._pixels.extend(np.bincount(labels.ravel(), minlength=n + 1)[1:].tolist())
         gid = np.where(labels > 0, labels - 1 + first, -1)
         if self._last_row is not None:
             both = (self._last_row >= 0) & (gid[0] >= 0)
@@ -399,46 +401,74 @@ class Regions:
         if n:
             t = window_transform(Window(0, row, mask.shape[1], mask.shape[0]), self.transform)
             for geom, value in shapes(labels.astype(np.int32), mask=mask, connectivity=4, transform=t):
-                self.pieces.setdefault(int(value) - 1 + first, []).append(shape(geom))
+                self._pieces.setdefault(int(value) - 1 + first, []).append(shape(geom))
+        still_open = {self._uf.find(int(g)) for g in np.unique(self._last_row[self._last_row >= 0])}
+        self._finish(lambda root: root not in still_open)
 
-    def close(self):
-        pass
-
-    def regions(self) -> list[dict]:
-        """[{id, pixels, area, geometry (shapely)}], largest first, regions below min_pixels dropped."""
+    def _finish(self, done) -> None:
+        """Union and spill every open region whose root satisfies `done`."""
         from shapely import union_all
+        from shapely.geometry import mapping
 
-        merged: dict[int, list] = {}
-        counts: dict[int, int] = {}
-        for i, count in enumerate(self.pixels):
-            r = self._uf.find(i)
-            counts[r] = counts.get(r, 0) + count
-            merged.setdefault(r, []).extend(self.pieces.get(i, []))
-        pixel_area = abs(self.transform.a * self.transform.e - self.transform.b * self.transform.d)
-        out = []
-        for r, polys in merged.items():
-            if counts[r] < self.min_pixels:
+        groups: dict[int, list[int]] = {}
+        for g in self._pieces:
+            groups.setdefault(self._uf.find(g), []).append(g)
+        for root, members in groups.items():
+            if not done(root):
+                continue
+            polys = [p for g in members for p in self._pieces.pop(g)]
+            pixels = sum(self._pixels[g] for g in members)
+            if pixels < self.min_pixels:
                 continue
             geom = polys[0] if len(polys) == 1 else union_all(polys)
-            out.append({"pixels": counts[r], "area": counts[r] * pixel_area, "geometry": geom})
-        out.sort(key=lambda d: -d["pixels"])
-        for k, d in enumerate(out):
-            d["id"] = k + 1
-        return out
+            offset = self._spill.tell()
+            self._spill.write(json.dumps({"pixels": pixels, "geometry": mapping(geom)}) + "\n")
+            self._index.append((pixels, offset))
+
+    def close(self):
+        self._finish(lambda root: True)
+
+    def __len__(self) -> int:
+        return len(self._index)
+
+    @property
+    def largest(self) -> int:
+        return max((p for p, _ in self._index), default=0)
+
+    def __iter__(self):
+        """Finished regions, largest first: {id, pixels, area (CRS units^2 or pixels), geometry (GeoJSON dict)}."""
+        pixel_area = abs(self.transform.a * self.transform.e - self.transform.b * self.transform.d)
+        self._spill.flush()
+        for k, (_, offset) in enumerate(sorted(self._index, key=lambda t: (-t[0], t[1]))):
+            self._spill.seek(offset)
+            d = json.loads(self._spill.readline())
+            yield {"id": k + 1, "pixels": d["pixels"], "area": d["pixels"] * pixel_area, "geometry": d["geometry"]}
+        self._spill.seek(0, 2)
+
+    def regions(self) -> list[dict]:
+        """All finished regions as a list (geometry as shapely objects), largest first."""
+        from shapely.geometry import shape
+
+        return [dict(d, geometry=shape(d["geometry"])) for d in self]
 
 
-def write_geojson(path: str | Path, regions: list[dict], crs=None, area_unit: str = "px") -> None:
-    """A GeoJSON FeatureCollection of the regions (properties id, pixels, area, area_unit); the CRS is named."""
+def write_geojson(path: str | Path, regions, crs=None, area_unit: str = "px") -> None:
+    """A GeoJSON FeatureCollection of the regions (properties id, pixels, area, area_unit), written feature by
+    feature; the CRS is named in a `crs` member (GeoJSON 2008 style), since RFC 7946 assumes WGS 84."""
     from shapely.geometry import mapping
 
-    collection = {"type": "FeatureCollection", "features": [
-        {"type": "Feature", "id": d["id"], "geometry": mapping(d["geometry"]),
-         "properties": {"id": d["id"], "pixels": d["pixels"], "area": round(d["area"], 6), "area_unit": area_unit}}
-        for d in regions]}
-    if crs is not None:
-        collection["crs"] = {"type": "name", "properties": {"name": crs.to_string()}}
-    with atomic_path(path) as tmp:
-        tmp.write_text(json.dumps(collection) + "\n")
+    with atomic_path(path) as tmp, tmp.open("w") as fh:
+        fh.write('{"type": "FeatureCollection",')
+        if crs is not None:
+            fh.write(' "crs": ' + json.dumps({"type": "name", "properties": {"name": crs.to_string()}}) + ",")
+        fh.write(' "features": [')
+        for k, d in enumerate(regions):
+            geom = d["geometry"] if isinstance(d["geometry"], dict) else mapping(d["geometry"])
+            feature = {"type": "Feature", "id": d["id"], "geometry": geom,
+                       "properties": {"id": d["id"], "pixels": d["pixels"], "area": round(d["area"], 6),
+                                      "area_unit": area_unit}}
+            fh.write(("," if k else "") + "\n" + json.dumps(feature))
+        fh.write("\n]}\n")
 
 
 def area_unit(crs) -> str:
@@ -544,14 +574,13 @@ def run_scene(a_path, b_path, runner: Runner, channels: int, out: str | Path, ti
     try:
         crs, transform = sa.crs, sa.transform
         mask_sink = MaskWriter(paths["mask"], sa.height, sa.width, crs, transform, png=png)
-        regions = Regions(transform=transform, min_pixels=min_pixels)
+        regions = Regions(transform, min_pixels)
         sinks: list = [mask_sink, regions]
         if overlay:
             sinks.append(OverlayWriter(overlay, sb, crs, transform))
         run = predict_scene(sa, sb, runner, tile, overlap, sinks, batch_size, progress)
-        found = regions.regions()
         unit = area_unit(crs)
-        write_geojson(paths["geojson"], found, crs, unit)
+        write_geojson(paths["geojson"], regions, crs, unit)
         pixel_area = abs(transform.a * transform.e - transform.b * transform.d)
         stats = {
             "a": str(sa.path), "b": str(sb.path), "model": model_name, "bands": list(sa.bands),
@@ -559,8 +588,8 @@ def run_scene(a_path, b_path, runner: Runner, channels: int, out: str | Path, ti
             "transform": list(transform)[:6], "tile": tile, "overlap": overlap, "tiles": run["tiles"],
             "changed_pixels": regions.changed, "changed_fraction": regions.changed / max(regions.total, 1),
             "changed_area": regions.changed * pixel_area if unit != "px" else regions.changed, "area_unit": unit,
-            "regions": len(found), "min_region_pixels": min_pixels,
-            "largest_region_pixels": found[0]["pixels"] if found else 0,
+            "regions": len(regions), "min_region_pixels": min_pixels,
+            "largest_region_pixels": regions.largest,
             "seconds": run["seconds"], "peak_rss_mb": round(peak_rss_mb(), 1),
             "outputs": {k: str(v) for k, v in paths.items()},
         }

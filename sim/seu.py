@@ -286,12 +286,19 @@ def sensitivity(model: SeuModel, tiles: list[Tile], memories: list[Memory] | Non
             "memories": [asdict(m) | {"total_bits": m.total_bits} for m in model.memories]}
 
 
-def top_memories(table: dict, k: int, kind: str | None = "thresholds") -> list[str]:
-    """The k memories (of `kind`, or all with None) whose flips changed the most decisions, worst first."""
+def top_memories(table: dict, k: int, kind: str | None = None) -> list[str]:
+    """The k memories (of `kind`, or any with None) that random upsets hurt most, worst first.
+
+    Under a uniform bit error rate p a memory receives p * words * bits upsets, each changing on average the mean
+    over its bit positions of the measured share of decisions; its expected harm is therefore proportional to
+    words * (sum over bit positions of that share). Large, mildly sensitive memories can outrank small, very
+    sensitive ones."""
+    words = {m["layer"]: m["words"] for m in table["memories"]}
     score: dict[str, float] = {}
     for row in table["rows"]:
         if kind is None or row["kind"] == kind:
-            score[row["layer"]] = score.get(row["layer"], 0.0) + row["flipped_fraction"] / row["bits"]
+            share = row["flipped_fraction"] / row["flips"]
+            score[row["layer"]] = score.get(row["layer"], 0.0) + words[row["layer"]] * share
     return sorted(score, key=lambda name: -score[name])[:k]
 
 
@@ -449,8 +456,8 @@ def plot(report: dict, folder: Path) -> list[str]:
 
 def campaign(build_dir: str | Path, data: str | Path, out: str | Path | None = None, list_file: str | None = None,
              limit: int | None = 4, layers: list[str] | None = None, bits: list[int] | None = None, trials: int = 1,
-             flips: int = 1, rates: list[float] = (), rate_trials: int = 3, protect: int = 3,
-             protect_kind: str | None = "thresholds", seed: int = 0, log=None) -> dict:
+             flips: int = 1, rates: list[float] = (), rate_trials: int = 3, protect: int = 4,
+             protect_kind: str | None = None, seed: int = 0, log=None) -> dict:
     """`frd-q seu`: sensitivity table, bit-error-rate sweep with and without TMR, report and plots in `out`."""
     import hashlib
 

@@ -72,9 +72,10 @@ def test_streamed_blending_reconstructs_any_image_exactly(h, w, tile, data):
 @given(h=st.integers(1, 60), w=st.integers(1, 60), strip=st.integers(1, 20), seed=st.integers(0, 10**6))
 def test_regions_merged_across_strips_equal_whole_image_components(h, w, strip, seed):
     mask = np.random.default_rng(seed).random((h, w)) < 0.45  # synthetic masks
-    regions = Regions(min_pixels=1)
+    regions = Regions()
     for y in range(0, h, strip):
         regions.write(y, np.where(mask[y : y + strip], 1.0, -1.0))
+    regions.close()
     labels, n = ndimage.label(mask)
     want = sorted(np.bincount(labels.ravel())[1:].tolist(), reverse=True)
     found = regions.regions()
