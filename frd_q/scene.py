@@ -111,7 +111,7 @@ class RasterSource:
     def __init__(self, path: str | Path, channels: int, bands: Sequence[int] | None = None,
                  value_range: tuple[float, float] | None = None):
         import rasterio
-        from rasterio.errors import RasterioIOError
+        from rasterio.errors import RasterioError
 
         self.path = Path(path)
         self.name = str(self.path)
@@ -121,7 +121,7 @@ class RasterSource:
             with _quiet_georeference():
                 self.dataset = rasterio.open(self.path)
                 self.crs, self.transform = self.dataset.crs, self.dataset.transform  # identity for plain images
-        except RasterioIOError as e:
+        except (RasterioError, OSError) as e:
             raise DataError(f"{self.path}: cannot read image ({e})") from None
         ds = self.dataset
         self.bands = tuple(bands) if bands else tuple(range(1, min(channels, ds.count) + 1))
@@ -144,12 +144,12 @@ class RasterSource:
         return self.crs is not None
 
     def read_rows(self, start: int, stop: int) -> np.ndarray:
-        from rasterio.errors import RasterioIOError
+        from rasterio.errors import RasterioError
         from rasterio.windows import Window
 
         try:
             data = self.dataset.read(list(self.bands), window=Window(0, start, self.width, stop - start))
-        except RasterioIOError as e:
+        except (RasterioError, OSError) as e:
             raise DataError(f"{self.path}: cannot read rows {start}..{stop} ({e})") from None
         data = np.moveaxis(data, 0, -1)
         if self.value_range is None:
@@ -166,7 +166,21 @@ def open_pair(a: str | Path, b: str | Path, channels: int = 3, bands: Sequence[i
               value_range: tuple[float, float] | None = None) -> tuple[RasterSource, RasterSource]:
     """Both dates, checked to be the same size and (when georeferenced) on the same grid."""
     sa = RasterSource(a, channels, bands, value_range)
-    sb = RasterSource(b, channels, bands, value_range)
+    try:
+        sb = RasterSource(b, channels, bands, value_range)
+    except DataError:
+        sa.close()
+        raise
+    try:
+        _check_same_grid(sa, sb)
+    except DataError:
+        sa.close()
+        sb.close()
+        raise
+    return sa, sb
+
+
+def _check_same_grid(sa: RasterSource, sb: RasterSource) -> None:
     if (sa.height, sa.width) != (sb.height, sb.width):
         raise DataError(f"{sb.path}: size {sb.width}x{sb.height} differs from {sa.path} ({sa.width}x{sa.height})")
     if sa.georeferenced and sb.georeferenced:
@@ -175,7 +189,6 @@ def open_pair(a: str | Path, b: str | Path, channels: int = 3, bands: Sequence[i
         if not sa.transform.almost_equals(sb.transform):
             raise DataError(f"{sb.path}: pixel grid {tuple(sb.transform)[:6]} differs from {sa.path} "
                             f"({tuple(sa.transform)[:6]}); the dates must be co-registered")
-    return sa, sb
 
 
 # ----------------------------------------------------------------------------------------------------------- runners

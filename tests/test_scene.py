@@ -155,12 +155,20 @@ def test_bands_and_value_range_select_and_scale(tiny_checkpoint, oscd, tmp_path,
     assert not (tmp_path / "y.tif").exists()
 
 
+def truncate(path):
+    """Cut a GeoTIFF in half: the header reads, the pixels of the lower rows are gone."""
+    data = path.read_bytes()
+    path.write_bytes(data[: len(data) // 2])
+    return path
+
+
 @pytest.mark.parametrize("problem, message", [
     ("size", "differs from"),
     ("crs", "CRS EPSG:32632 differs from"),
     ("grid", "the dates must be co-registered"),
     ("missing", "file not found"),
     ("corrupt", "cannot read image"),
+    ("truncated", "cannot read rows"),
     ("two_bands", "2 band(s), but the model takes 3"),
     ("out_suffix", "written as .tif (GeoTIFF) or .png"),
     ("both_models", "exactly one of --checkpoint"),
@@ -175,6 +183,7 @@ def test_predict_bad_input_one_line_no_output(problem, message, tiny_checkpoint,
         "missing": lambda: tmp_path / "nope.tif",
         "corrupt": lambda: (tmp_path / "b.tif").write_bytes(b"II*\x00garbage") and tmp_path / "b.tif",
         "two_bands": lambda: write_tif(tmp_path / "b.tif", b[..., :2]),
+        "truncated": lambda: truncate(write_tif(tmp_path / "b.tif", b)),
     }.get(problem, lambda: write_tif(tmp_path / "b.tif", b))()
     out = tmp_path / "out" / ("mask.jpg" if problem == "out_suffix" else "mask.tif")
     args = ["predict", "--checkpoint", str(tiny_checkpoint), "--a", str(ta if problem != "two_bands" else tb),
