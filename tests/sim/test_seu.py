@@ -144,3 +144,14 @@ def test_seu_cli_bad_input(tmp_path, early_build, capsys):
     out, _ = early_build
     assert main(["seu", "--build", str(out), "--layers", "MVAU_99", "--out", str(tmp_path / "o")]) == 2
     assert "no weight or threshold memory named MVAU_99" in capsys.readouterr().err
+
+
+def test_protection_ranks_by_expected_harm_under_a_bit_error_rate():
+    """A small memory that one upset hurts badly can matter less than a large one that each upset hurts a little."""
+    table = {"memories": [{"layer": "small", "words": 15}, {"layer": "large", "words": 10000},
+                          {"layer": "thr", "words": 100}],
+             "rows": [{"layer": "small", "kind": "thresholds", "flipped_fraction": 0.2, "flips": 1, "bits": 4},
+                      {"layer": "large", "kind": "weights", "flipped_fraction": 0.001, "flips": 1, "bits": 4},
+                      {"layer": "thr", "kind": "thresholds", "flipped_fraction": 0.01, "flips": 1, "bits": 4}]}
+    assert top_memories(table, 3) == ["large", "small", "thr"]  # 10, 3, 1 decisions' worth per unit rate
+    assert top_memories(table, 1, "thresholds") == ["small"]
