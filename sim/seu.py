@@ -446,7 +446,14 @@ def plot(report: dict, folder: Path) -> list[str]:
             ax.set_xlabel("bit error rate of every stored bit")
             ax.set_ylabel(what)
             ax.legend(fontsize=7)
-        ax2.set_yscale("symlog", linthresh=0.01)
+        from matplotlib.ticker import FuncFormatter, LogLocator
+
+        changed = [r["flipped_fraction"] for r in b["rows"]]
+        if min(changed) > 0:
+            ax2.set_yscale("log")
+            ax2.yaxis.set_major_locator(LogLocator(subs=(1.0, 2.0, 5.0)))
+        ax2.yaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:g}"))
+        ax2.yaxis.set_minor_formatter(FuncFormatter(lambda v, _: ""))
         fig.tight_layout()
         with atomic_path(folder / "seu_ber.png") as tmp:
             fig.savefig(tmp, dpi=110)
