@@ -28,3 +28,7 @@ echo; echo "== FINN flow for the ZCU104 (up to code generation without Vivado / 
 tail -n 8 build/demo_ZCU104/estimates.md
 echo; echo "== hardware graph vs PyTorch, integer outputs, first 6 real tiles"
 .venv/bin/python flows/check_hw.py --build build/demo_ZCU104 --data ../shared/data/real_cd --limit 6
+echo; echo "== the same pair through the deployed integer graph (the accelerator's decisions, host tail in float)"
+$frd predict --model build/demo_ZCU104 \
+  --a ../shared/data/real_cd/LEVIR-CD/A/val_27_0000_0256.png --b ../shared/data/real_cd/LEVIR-CD/B/val_27_0000_0256.png \
+  --out runs/demo_student_w4a4/val_27_mask_accelerator.png
