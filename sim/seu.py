@@ -94,6 +94,7 @@ class SeuModel:
     """The partition graph of a build with its memories, runnable with any set of faulty memories."""
 
     def __init__(self, build_dir: str | Path):
+        from qonnx.core.datatype import DataType
         from qonnx.custom_op.registry import getCustomOp
 
         from hw.finn_env import finn_session
@@ -104,27 +105,23 @@ class SeuModel:
         self.graph = self.runner.graph
         widths = self._rtl_widths()
         self.memories: list[Memory] = []
+        self.act_val: dict[str, int] = {}  # the output offset of each Thresholding layer
         with finn_session(self.build / "finn_tmp"):
             for i, node in enumerate(self.graph.graph.node):
                 if node.op_type not in ("MVAU", "Thresholding"):
                     continue
                 inst = getCustomOp(node)
                 kind = "weights" if node.op_type == "MVAU" else "thresholds"
+                if kind == "thresholds":
+                    self.act_val[node.name] = int(inst.get_nodeattr("ActVal"))
                 values = self.graph.get_initializer(node.input[1])
                 rtl, dt = widths.get(node.name, ("", inst.get_nodeattr("weightDataType")))
-                from qonnx.core.datatype import DataType
-
                 dtype = DataType[dt]
                 mem = Memory(node.name, rtl, kind, node.input[1], i, dtype.bitwidth(), dtype.signed(), int(values.size))
                 to_words(values, mem.bits, mem.signed, f"{self.build}: {node.name}")  # check the width holds them
                 self.memories.append(mem)
         if not self.memories:
             raise ConfigError(f"{self.build}: the dataflow partition has no MVAU or Thresholding layer")
-        self.act_val = {}
-        with finn_session(self.build / "finn_tmp"):
-            for node in self.graph.graph.node:
-                if node.op_type == "Thresholding":
-                    self.act_val[node.name] = int(getCustomOp(node).get_nodeattr("ActVal"))
 
     def _rtl_widths(self) -> dict[str, tuple[str, str]]:
         """{partition layer: (generated layer, weightDataType)} from the latest specialized model of the build."""
