@@ -226,6 +226,11 @@ def build_parser() -> argparse.ArgumentParser:
         q.add_argument("--split", default=None, help="use <root>/list/<split>.txt")
         q.add_argument("--list", default=None, help="file of pair names to use ('<dataset>/<name>')")
 
+    def build_and_tiles(q, build_help, data_help):
+        q.add_argument("--build", required=True, help=build_help)
+        q.add_argument("--data", default="../shared/data/real_cd", help=data_help)
+        q.add_argument("--list", default=None, help="file of pair names to use ('<dataset>/<name>')")
+
     e = sub.add_parser("evaluate", help="metrics of a checkpoint on full images of a dataset root")
     e.add_argument("--checkpoint", required=True)
     data_source(e)
@@ -276,9 +281,8 @@ def build_parser() -> argparse.ArgumentParser:
     x.set_defaults(func=cmd_export)
 
     v = sub.add_parser("verify", help="bit-accuracy of a FINN build at every level, PyTorch to RTL simulation")
-    v.add_argument("--build", required=True, help="flows/build.py output folder (through the codegen step)")
-    v.add_argument("--data", default="../shared/data/real_cd", help="data root whose tiles are pushed through")
-    v.add_argument("--list", default=None, help="file of pair names to use ('<dataset>/<name>')")
+    build_and_tiles(v, "flows/build.py output folder (through the codegen step)",
+                    "data root whose tiles are pushed through")
     v.add_argument("--limit", type=int, default=None, help="only the first N tiles")
     v.add_argument("--levels", default=None, help="comma list of torch,qonnx,streamlined,hw,rtl (default: all)")
     v.add_argument("--in-stall", type=float, default=0.0, help="probability the RTL source withholds valid")
@@ -288,9 +292,7 @@ def build_parser() -> argparse.ArgumentParser:
     v.set_defaults(func=cmd_verify)
 
     u = sub.add_parser("seu", help="single-event-upset injection into a build's weight and threshold memories")
-    u.add_argument("--build", required=True, help="flows/build.py output folder")
-    u.add_argument("--data", default="../shared/data/real_cd", help="labelled data root the F1 is measured on")
-    u.add_argument("--list", default=None, help="file of pair names to use ('<dataset>/<name>')")
+    build_and_tiles(u, "flows/build.py output folder", "labelled data root the F1 is measured on")
     u.add_argument("--limit", type=int, default=4, help="tiles to measure on (4)")
     u.add_argument("--layers", default=None, help="comma list of memories (MVAU_3 or MVAU_rtl_3; default all)")
     u.add_argument("--bits", default=None, help="comma list of bit positions (default every bit of each word)")

@@ -1,22 +1,18 @@
-"""Full-image inference by tiling, evaluation over pairs, and change-mask outputs.
+"""Full-image inference by tiling, and evaluation over pairs.
 
 Images of any size are cut into `tile`-sized windows (ragged edges mirrored), each window is run through the
 model, overlapping logits are blended, and the result is cropped back to the image size: frd_q.scene's engine,
-the one that streams whole scenes, here on images held in memory. The same function
-serves validation during training, `frd-q evaluate` and `frd-q predict`.
+the one that streams whole scenes, here on images held in memory. It serves validation during training and
+`frd-q evaluate`; `frd-q predict` and its outputs (masks, overlays, regions) are frd_q.scene.
 """
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import numpy as np
 import torch
-from PIL import Image
 
 from frd_q.data.dataset import LoadedPair
 from frd_q.errors import ConfigError
-from frd_q.fsutil import atomic_path
 from frd_q.metrics import Confusion
 from frd_q.scene import ArraySink, ArraySource, TorchRunner, predict_scene
 
@@ -43,18 +39,3 @@ def evaluate_pairs(model, pairs: list[LoadedPair], tile: int = 256, overlap: int
         per_dataset.setdefault(p.record.dataset or "all", Confusion())
         per_dataset[p.record.dataset or "all"] += c
     return total, per_dataset
-
-
-def write_mask(path: str | Path, mask: np.ndarray) -> None:
-    """Save a boolean (H, W) mask as a 0/255 single-band PNG (atomically)."""
-    with atomic_path(path) as tmp:
-        Image.fromarray(np.where(mask, 255, 0).astype(np.uint8), "L").save(tmp)
-
-
-def write_overlay(path: str | Path, image: np.ndarray, mask: np.ndarray, alpha: float = 0.5) -> None:
-    """Save the RGB image with changed pixels tinted red (atomically)."""
-    rgb = image[:, :, :3].astype(np.float32) if image.shape[2] >= 3 else np.repeat(image, 3, 2).astype(np.float32)
-    red = np.array([255.0, 0.0, 0.0], np.float32)
-    rgb[mask] = (1 - alpha) * rgb[mask] + alpha * red
-    with atomic_path(path) as tmp:
-        Image.fromarray(rgb.round().astype(np.uint8), "RGB").save(tmp)

@@ -12,17 +12,13 @@ training and inference). `python flows/check_hw.py --build DIR --data ROOT` is t
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import numpy as np
-from qonnx.core.modelwrapper import ModelWrapper
 
 from frd_q.config import DataSource
 from frd_q.data.dataset import TileDataset, load_pairs, scan_root
 from frd_q.errors import ConfigError
-from hw.execute import execute
-from hw.finn_env import finn_session
 
 
 def partition_model(build_dir: Path) -> Path:
@@ -42,36 +38,26 @@ def iter_tiles(pairs, tile: int):
 
 def check_hw_graph(build_dir: str | Path, data: str | Path, list_file: str | None = None, limit: int | None = None,
                    log=None) -> dict:
-    from frd_q.export.qonnx import accelerator_inputs
     from frd_q.export.reference import head_accumulators
-    from frd_q.train.checkpoint import load_model
+    from hw.runner import BuildRunner
 
-    build_dir = Path(build_dir)
-    summary_path = build_dir / "summary.json"
-    if not summary_path.is_file():
-        raise ConfigError(f"{summary_path}: not found (is {build_dir} a flows/build.py output folder?)")
-    summary = json.loads(summary_path.read_text())
-    tile = int(summary["config"]["tile"])
-    model, _, _ = load_model(summary["hw_checkpoint"])  # the tie-free weights the hardware was built from
+    runner = BuildRunner(build_dir)  # the partition graph and the tie-free weights the hardware was built from
     pairs = load_pairs(scan_root(DataSource(root=str(data), list=list_file)))
     result = {"tiles": 0, "elements": 0, "mismatches": 0, "first_mismatch": None, "max_abs_diff": 0}
-    with finn_session(build_dir / "finn_tmp"):
-        hw = ModelWrapper(str(partition_model(build_dir)))
-        names = [i.name for i in hw.graph.input]
-        for key, a, b in iter_tiles(pairs, tile):
-            if limit is not None and result["tiles"] >= limit:
-                break
-            ref = head_accumulators(model, a, b)
-            out = execute(hw, dict(zip(names, accelerator_inputs(len(names), a, b))))[hw.graph.output[0].name]
-            if out.shape != ref.shape:
-                raise ConfigError(f"{key}: accelerator output {out.shape} vs PyTorch {ref.shape}")
-            diff = out.astype(np.int64) != ref
-            result["tiles"] += 1
-            result["elements"] += int(diff.size)
-            result["mismatches"] += int(diff.sum())
-            if diff.any():
-                result["max_abs_diff"] = max(result["max_abs_diff"], int(np.abs(out - ref).max()))
-                result["first_mismatch"] = result["first_mismatch"] or key
-            if log:
-                log(f"{key}: {int(diff.sum())} of {diff.size} differ")
+    for key, a, b in iter_tiles(pairs, runner.tile):
+        if limit is not None and result["tiles"] >= limit:
+            break
+        ref = head_accumulators(runner.model, a, b)
+        out = runner.accumulators(a, b)
+        if out.shape != ref.shape:
+            raise ConfigError(f"{key}: accelerator output {out.shape} vs PyTorch {ref.shape}")
+        diff = out.astype(np.int64) != ref
+        result["tiles"] += 1
+        result["elements"] += int(diff.size)
+        result["mismatches"] += int(diff.sum())
+        if diff.any():
+            result["max_abs_diff"] = max(result["max_abs_diff"], int(np.abs(out - ref).max()))
+            result["first_mismatch"] = result["first_mismatch"] or key
+        if log:
+            log(f"{key}: {int(diff.sum())} of {diff.size} differ")
     return result

@@ -42,15 +42,18 @@ class BuildRunner:
         self.inputs = [i.name for i in self.graph.graph.input]
         self.output = self.graph.graph.output[0].name
 
-    def accumulators(self, a: np.ndarray, b: np.ndarray, graph=None) -> np.ndarray:
-        """Integer head accumulators (1, h, w, 1) of one window pair (uint8 (T, T, C) each)."""
+    def execute(self, a: np.ndarray, b: np.ndarray, keep_all: bool = False) -> dict[str, np.ndarray]:
+        """The partition graph on one window pair (uint8 (T, T, C) each): its outputs, or every tensor."""
         from frd_q.export.qonnx import accelerator_inputs
         from hw.execute import execute
         from hw.finn_env import finn_session
 
-        graph = graph or self.graph
         with finn_session(self.build / "finn_tmp"):
-            return execute(graph, dict(zip(self.inputs, accelerator_inputs(len(self.inputs), a, b))))[self.output]
+            return execute(self.graph, dict(zip(self.inputs, accelerator_inputs(len(self.inputs), a, b))), keep_all)
+
+    def accumulators(self, a: np.ndarray, b: np.ndarray) -> np.ndarray:
+        """Integer head accumulators (1, h, w, 1) of one window pair."""
+        return self.execute(a, b)[self.output]
 
     def __call__(self, a: np.ndarray, b: np.ndarray) -> np.ndarray:
         from frd_q.export.reference import head_logits

@@ -154,13 +154,7 @@ class SeuModel:
         return to_words(self.graph.get_initializer(mem.tensor), mem.bits, mem.signed, mem.layer)
 
     def clean_context(self, a: np.ndarray, b: np.ndarray) -> dict:
-        from frd_q.export.qonnx import accelerator_inputs
-        from hw.execute import execute
-        from hw.finn_env import finn_session
-
-        with finn_session(self.build / "finn_tmp"):
-            return execute(self.graph, dict(zip(self.runner.inputs, accelerator_inputs(len(self.runner.inputs), a, b))),
-                           keep_all=True)
+        return self.runner.execute(a, b, keep_all=True)
 
     def run(self, clean: dict, faulty: dict[Memory, np.ndarray]) -> np.ndarray:
         """Head accumulators with the given memories replaced by faulty words (re-executing from the first)."""
@@ -226,7 +220,7 @@ def _evaluate(model: SeuModel, tiles: list[Tile], faulty: dict) -> tuple[Confusi
     conf, flipped, pixels = Confusion(), 0, 0
     for t in tiles:
         d = model.decisions(model.run(t.clean, faulty)) if faulty else t.decision
-        conf.update(d[t.valid], t.label[t.valid])
+        conf.update(d, t.label, t.valid)
         flipped += int((d != t.decision)[t.valid].sum())
         pixels += int(t.valid.sum())
     return conf, flipped / max(pixels, 1)
