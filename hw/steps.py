@@ -5,7 +5,8 @@
     streamline          FINN streamlining plus frd_q's reorder passes for |A - B|, max pooling and upsampling
     convert_to_hw       FINN hardware layers (thresholds standalone, so MVAUs can take the RTL backend)
     dataflow_partition  the accelerator subgraph; the host keeps the output scale and layout change
-    specialize          HLS or RTL backend per layer for the board's part (RTL wherever FINN has one)
+    specialize          HLS or RTL backend per layer for the board's part (FINN's choice: RTL where it has one,
+                        except MVAUs under 4 bits)
     folding             PE/SIMD for the target FPS (or a folding file; or the fastest design that fits)
     estimates           per-layer resources and cycles against the board's capacity
     codegen             width converters, FIFOs, RTL and HLS sources for every layer
@@ -191,14 +192,11 @@ def step_dataflow_partition(model, build):
 
 
 def step_specialize(model, build):
-    """Choose each layer's backend for the board's part: RTL where FINN has one, HLS otherwise."""
+    """Choose each layer's backend for the board's part, as FINN's SpecializeLayers does by default: RTL for every
+    layer type that has an RTL backend, except MVAUs with weights or inputs under 4 bits, which FINN builds as its
+    LUT-based HLS MVAU (the RTL MVAU is DSP-based); HLS for the types that only have HLS."""
     from finn.transformation.fpgadataflow.specialize_layers import SpecializeLayers
 
-    for node in model.graph.node:
-        if node.domain.startswith("finn.custom_op.fpgadataflow"):
-            for a in node.attribute:
-                if a.name == "preferred_impl_style":
-                    a.s = b"rtl"
     return _tidy(model.transform(SpecializeLayers(build.board.part)))
 
 
