@@ -9,6 +9,9 @@
     frd-q ablate    --config configs/ablation.yaml
     frd-q seu       --build build/ZCU104 --data ../shared/data/real_cd [--limit 4] [--rates 1e-5,1e-4]
     frd-q export    --checkpoint runs/student_w4a4/best.pt --out build/student.onnx [--tile 256] [--check ROOT]
+    frd-q sweep     --config configs/sweep_reduced.yaml --jobs 2     [--list | --teacher | --point K]
+    frd-q report    --sweep runs/sweep_reduced
+    frd-q synth     --build build/ZCU104
 
 The FINN flow has its own script: python flows/build.py --board ZCU104 --checkpoint CKPT (see hw/).
 
@@ -203,6 +206,41 @@ def cmd_seu(args) -> None:
     print(markdown(report))
 
 
+def cmd_sweep(args) -> None:
+    from frd_q.sweep import (ensure_sweep_teacher, find_point, load_sweep, run_point, run_sweep, status_table,
+                             write_record)
+
+    cfg = load_sweep(args.config)
+    if args.list:
+        print(status_table(cfg))
+        return
+    write_record(cfg, args.config)
+    if args.teacher:
+        ensure_sweep_teacher(cfg, progress=not args.no_progress)
+        print(f"teacher ready: {cfg.teacher}")
+        return
+    if args.point is not None:
+        record = run_point(cfg, find_point(cfg, args.point), progress=not args.no_progress)
+        print(f"{record['point']['name']}: F1 {record['eval']['f1']:.4f}; record in "
+              f"{cfg.out_dir}/points/{record['point']['name']}/point.json")
+        return
+    records = run_sweep(cfg, args.config, jobs=args.jobs)
+    print(f"sweep: {len(records)} points in {cfg.out_dir}; next: frd-q report --sweep {cfg.out_dir}")
+
+
+def cmd_report(args) -> None:
+    from frd_q.report import write_report
+
+    paths = write_report(args.sweep, args.out, samples=args.samples)
+    print(f"wrote {paths['md']} and {paths['html']} ({len(paths['png'])} plots)")
+
+
+def cmd_synth(args) -> None:
+    from hw.synth import markdown, synthesize
+
+    print(markdown(synthesize(args.build, cache=args.cache)))
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="frd-q", description=__doc__.split("\n\n")[0])
     sub = p.add_subparsers(dest="command", required=True)
@@ -307,6 +345,27 @@ def build_parser() -> argparse.ArgumentParser:
     u.add_argument("--out", default=None, help="report folder (default <build>/seu)")
     u.add_argument("--quiet", action="store_true", help="no line per measurement")
     u.set_defaults(func=cmd_seu)
+
+    w = sub.add_parser("sweep", help="train, evaluate, build and synthesize students over bit widths x widths x distill")
+    w.add_argument("--config", required=True, help="sweep YAML (see configs/sweep_reduced.yaml)")
+    w.add_argument("--jobs", type=int, default=1, help="points run at once, each in its own process (1)")
+    one = w.add_mutually_exclusive_group()
+    one.add_argument("--list", action="store_true", help="print the points and which are done")
+    one.add_argument("--teacher", action="store_true", help="only train the shared teacher (first job of an array)")
+    one.add_argument("--point", default=None, help="run one point, by number or name (one job-array task)")
+    w.add_argument("--no-progress", action="store_true", help="no progress bars")
+    w.set_defaults(func=cmd_sweep)
+
+    rp = sub.add_parser("report", help="accuracy-vs-resource report (Markdown + HTML, Pareto plots) of a sweep")
+    rp.add_argument("--sweep", required=True, help="sweep output folder (its out_dir)")
+    rp.add_argument("--out", default=None, help="report folder (default <sweep>/report)")
+    rp.add_argument("--samples", type=int, default=3, help="real pairs shown as change maps (3)")
+    rp.set_defaults(func=cmd_report)
+
+    sy = sub.add_parser("synth", help="Yosys synthesis of a build's RTL layers beside FINN's estimates")
+    sy.add_argument("--build", required=True, help="flows/build.py output folder (through codegen)")
+    sy.add_argument("--cache", default=None, help="cache folder of per-layer results (default <build>/synth/cache)")
+    sy.set_defaults(func=cmd_synth)
     return p
 
 

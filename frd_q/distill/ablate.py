@@ -65,21 +65,22 @@ def _finished(run_dir: Path, steps: int) -> bool:
     return last.is_file() and load_checkpoint(last)["step"] >= steps
 
 
-def ensure_teacher(cfg: AblationConfig, progress: bool) -> Path:
+def ensure_teacher(path: str, config: str | None, steps: int | None, progress: bool) -> Path:
+    """The teacher checkpoint `path`, trained first from `config` (for `steps` steps) when it does not exist."""
     from frd_q.train.loop import train
 
-    teacher = Path(cfg.teacher)
+    teacher = Path(path)
     if teacher.is_file():
         return teacher
-    if cfg.teacher_config is None:
+    if config is None:
         raise ConfigError(f"{teacher}: teacher checkpoint not found and no teacher_config to train it")
     overrides = [f"name={teacher.parent.name}", f"train.out_dir={teacher.parent.parent}"]
-    if cfg.teacher_steps:
-        overrides.append(f"train.steps={cfg.teacher_steps}")
-    tcfg = load_config(cfg.teacher_config, overrides)
+    if steps:
+        overrides.append(f"train.steps={steps}")
+    tcfg = load_config(config, overrides)
     train(tcfg, resume=(teacher.parent / "last.pt").is_file(), progress=progress)
     if not teacher.is_file():
-        raise ConfigError(f"{teacher}: training {cfg.teacher_config} did not write it (name the teacher "
+        raise ConfigError(f"{teacher}: training {config} did not write it (name the teacher "
                           "<dir>/<run>/best.pt or last.pt)")
     return teacher
 
@@ -90,7 +91,7 @@ def run_ablation(cfg: AblationConfig, progress: bool = True, log=print) -> dict:
     from frd_q.train.checkpoint import load_model
     from frd_q.train.loop import train
 
-    teacher = ensure_teacher(cfg, progress)
+    teacher = ensure_teacher(cfg.teacher, cfg.teacher_config, cfg.teacher_steps, progress)
     out = Path(cfg.out_dir)
     pairs = None
     results: dict[str, dict] = {}
