@@ -164,18 +164,25 @@ def yaml_error_line(e: Exception) -> str:
     return f"{problem} at line {mark.line + 1}, column {mark.column + 1}" if mark is not None else problem
 
 
-def load_config(path: str | Path, overrides: typing.Sequence[str] = ()) -> Config:
-    """Read a YAML config, apply `key.sub=value` overrides, and return a validated Config."""
+def read_yaml_mapping(path: str | Path, what: str = "config") -> dict:
+    """The top-level mapping of a YAML file ({} when empty); one ConfigError naming the file otherwise."""
     path = Path(path)
     try:
         raw = yaml.safe_load(path.read_text())
     except FileNotFoundError:
-        raise ConfigError(f"{path}: config file not found") from None
+        raise ConfigError(f"{path}: {what} file not found") from None
     except (OSError, yaml.YAMLError) as e:
         raise ConfigError(f"{path}: cannot read YAML: {yaml_error_line(e)}") from None
     raw = {} if raw is None else raw
     if not isinstance(raw, dict):
-        raise ConfigError(f"{path}: top level must be a mapping")
+        raise ConfigError(f"{path}: top level must be a mapping of {what} settings")
+    return raw
+
+
+def load_config(path: str | Path, overrides: typing.Sequence[str] = ()) -> Config:
+    """Read a YAML config, apply `key.sub=value` overrides, and return a validated Config."""
+    path = Path(path)
+    raw = read_yaml_mapping(path)
     for item in overrides:
         apply_override(raw, item, str(path))
     return from_dict(Config, raw, str(path)).validate(str(path))

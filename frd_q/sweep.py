@@ -31,9 +31,7 @@ from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-import yaml
-
-from frd_q.config import DISTILL_TERMS, DataSource, from_dict, load_config, yaml_error_line
+from frd_q.config import DISTILL_TERMS, DataSource, from_dict, load_config, read_yaml_mapping
 from frd_q.errors import ConfigError, FrdError
 from frd_q.fsutil import write_json
 
@@ -81,15 +79,7 @@ def load_sweep(path: str | Path) -> SweepConfig:
     from hw.boards import get_board
 
     path = Path(path)
-    if not path.is_file():
-        raise ConfigError(f"{path}: sweep config not found")
-    try:
-        raw = yaml.safe_load(path.read_text()) or {}
-    except (OSError, yaml.YAMLError) as e:
-        raise ConfigError(f"{path}: cannot read YAML: {yaml_error_line(e)}") from None
-    if not isinstance(raw, dict):
-        raise ConfigError(f"{path}: expected a mapping of sweep settings at the top level")
-    cfg = from_dict(SweepConfig, raw, str(path))
+    cfg = from_dict(SweepConfig, read_yaml_mapping(path, "sweep config"), str(path))
     for grid in cfg.grids:
         for b in grid.bits:
             if not BITS.fullmatch(b):
@@ -156,7 +146,7 @@ def needs_teacher(cfg: SweepConfig) -> bool:
 
 def student_config(cfg: SweepConfig, point: Point):
     run_dir = point_dir(cfg, point)
-    overrides = [f"name=train", f"train.out_dir={run_dir}", f"train.seed={cfg.seed}", f"train.steps={cfg.steps}",
+    overrides = ["name=train", f"train.out_dir={run_dir}", f"train.seed={cfg.seed}", f"train.steps={cfg.steps}",
                  f"train.val_every={cfg.steps}", "data.val=[]", f"model.weight_bits={point.weight_bits}",
                  f"model.act_bits={point.act_bits}", f"model.widths={cfg.widths[point.widths]}", *cfg.set]
     weights = cfg.distill[point.distill]

@@ -8,8 +8,11 @@ from frd_q.errors import ConfigError
 from conftest import REPO
 
 
-@pytest.mark.parametrize("path", sorted(p for p in (REPO / "configs").glob("*.yaml") if p.name != "ablation.yaml"),
-                         ids=lambda p: p.name)  # ablation.yaml is an AblationConfig (tests/distill/test_ablate.py)
+OTHER_KINDS = {"ablation.yaml", "sweep.yaml", "sweep_reduced.yaml"}  # AblationConfig / SweepConfig, tested below
+
+
+@pytest.mark.parametrize("path", sorted(p for p in (REPO / "configs").glob("*.yaml") if p.name not in OTHER_KINDS),
+                         ids=lambda p: p.name)
 def test_shipped_configs_load(path):
     cfg = load_config(path)
     assert cfg.name == path.stem
@@ -59,3 +62,16 @@ def test_missing_and_unparsable_files(tmp_path):
         load_config(tmp_path / "nope.yaml")
     with pytest.raises(ConfigError, match="cannot read YAML"):
         load_config(write(tmp_path, "a: [1, 2\n"))
+
+
+@pytest.mark.parametrize("name", ["sweep.yaml", "sweep_reduced.yaml"])
+def test_shipped_sweep_configs_load(name):
+    from frd_q.sweep import load_sweep, points, student_config
+
+    cfg = load_sweep(REPO / "configs" / name)
+    pts = points(cfg)
+    assert {p.bits for p in pts} >= {"w8a8", "w4a4", "w3a3", "w2a2", "w1a2"} and {p.distill for p in pts} >= {"none", "frd"}
+    for p in pts[:3]:  # every point's training config is valid and carries the point's settings
+        s = student_config(cfg, p)
+        assert (s.model.weight_bits, s.model.act_bits, s.model.widths) == (p.weight_bits, p.act_bits, cfg.widths[p.widths])
+        assert s.distill.active == bool(cfg.distill[p.distill])

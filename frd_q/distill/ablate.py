@@ -16,9 +16,7 @@ import statistics
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import yaml
-
-from frd_q.config import DataSource, from_dict, load_config, yaml_error_line
+from frd_q.config import DataSource, from_dict, load_config, read_yaml_mapping
 from frd_q.distill.distiller import TERMS
 from frd_q.errors import ConfigError
 from frd_q.fsutil import atomic_path, write_json
@@ -40,15 +38,7 @@ class AblationConfig:
 
 def load_ablation(path: str | Path) -> AblationConfig:
     path = Path(path)
-    if not path.is_file():
-        raise ConfigError(f"{path}: ablation config not found")
-    try:
-        raw = yaml.safe_load(path.read_text()) or {}
-    except (OSError, yaml.YAMLError) as e:
-        raise ConfigError(f"{path}: cannot read YAML: {yaml_error_line(e)}") from None
-    if not isinstance(raw, dict):
-        raise ConfigError(f"{path}: expected a mapping of ablation settings at the top level")
-    cfg = from_dict(AblationConfig, raw, str(path))
+    cfg = from_dict(AblationConfig, read_yaml_mapping(path, "ablation config"), str(path))
     for name, weights in cfg.variants.items():
         unknown = set(weights) - set(TERMS)
         if unknown:
