@@ -157,19 +157,12 @@ def _layer_key(layer, family: str, lib_hash: str) -> str:
     return h.hexdigest()[:20]
 
 
-def _partition_model(build_dir: Path):
-    from qonnx.core.modelwrapper import ModelWrapper
-
-    codegen = sorted((build_dir / "intermediate").glob("*_codegen.onnx"))
-    if not codegen:
-        raise SynthError(f"{build_dir}: no code-generated model (intermediate/*_codegen.onnx): run the flow "
-                         "through codegen first")
-    return ModelWrapper(str(codegen[-1]))
-
-
 def synthesize(build_dir: str | Path, cache: str | Path | None = None, board=None, log=print) -> dict:
     """Synthesize every RTL layer of `build_dir` for its board's family; write synth/synth.json and synth.md."""
+    from qonnx.core.modelwrapper import ModelWrapper
+
     from hw.boards import get_board
+    from sim.rtl import latest
     from sim.stitch import rtl_layers
 
     build_dir = Path(build_dir)
@@ -181,7 +174,7 @@ def synthesize(build_dir: str | Path, cache: str | Path | None = None, board=Non
     family = family_for(board)
     cache = Path(cache) if cache else build_dir / "synth" / "cache"
     cache.mkdir(parents=True, exist_ok=True)
-    model = _partition_model(build_dir)
+    model = ModelWrapper(str(latest(build_dir, "codegen")))
     layers = rtl_layers(model, build_dir / "hdl")
     hls = [(n.name, n.op_type) for n in model.graph.node if n.op_type.endswith("_hls")]
     lib = fixed_rtllib()
