@@ -40,6 +40,9 @@ def finn_session(build_dir: str | Path):
     import finn.util.settings as finn_settings
     from finn.interface.settings import FINNSettings
 
+    from hw.rtl_ops import register
+
+    register()  # frd_q's RTL backends for the stream operators finn-plus builds only with HLS
     build_dir = Path(build_dir).resolve()
     build_dir.mkdir(parents=True, exist_ok=True)
     previous = finn_settings._SETTINGS

@@ -5,6 +5,7 @@ model and repeats `apply` until it reports no change, so each pass rewrites one 
 Each pass keeps the graph's function: its test executes the model before and after and compares the outputs.
 """
 
+from hw.transforms.backends import KeepUnsupportedHLS
 from hw.transforms.forks import DuplicateForkedWeightQuant
 from hw.transforms.layouts import MarkInputLayouts
 from hw.transforms.reorder import MoveLinearPastAbs, MoveLinearPastSub, MoveMulPastSpatialOp
@@ -12,6 +13,7 @@ from hw.transforms.thresholds import RemoveIdentityThresholds
 
 __all__ = [
     "DuplicateForkedWeightQuant",
+    "KeepUnsupportedHLS",
     "MarkInputLayouts",
     "MoveLinearPastAbs",
     "MoveLinearPastSub",
