@@ -5,9 +5,10 @@
     t = throughput("build/pynq", [(a, b), (a2, b2)])
     t["cycles_per_tile"], t["estimate"]         # measured steady-state interval vs FINN's estimate
 
-Only an all-RTL accelerator (the early-fusion student) can run end to end with open simulators. The source
-withholds valid and the sink withholds ready at random (AXI-Stream rules kept: a raised valid stays up until
-taken), so every layer's handshake and the depth-2 FIFOs between layers are exercised under backpressure.
+Every all-RTL accelerator runs end to end with open simulators: the early-fusion student, and the Siamese student
+now that its stream operators have RTL (hw.rtl_ops), with one input stream per date. Each source withholds valid
+and the sink withholds ready at random, independently per port (AXI-Stream rules kept: a raised valid stays up
+until taken), so every layer's handshake and every FIFO between layers is exercised under backpressure.
 """
 
 from __future__ import annotations
@@ -22,19 +23,20 @@ from frd_q.errors import ConfigError
 def _accelerator(build_dir: str | Path, cache=None, log=None):
     from sim.rtl import Accelerator
 
+    from sim.fifo_sizing import why_not_end_to_end
+
     acc = Accelerator(build_dir, cache=cache, log=log)
-    chains = acc.chains()
-    if len(chains) != 1 or len(chains[0]) != len(acc.nodes):
-        missing = [n for n in acc.nodes if n not in acc.layers]
-        raise ConfigError(f"{build_dir}: not an all-RTL accelerator ({len(missing)} layers without an RTL backend, "
-                          f"e.g. {missing[:3]}); use frd-q verify, which simulates its RTL layers one chain at a time")
-    return acc, chains[0]
+    reason = why_not_end_to_end(acc)
+    if reason:
+        raise ConfigError(f"{build_dir}: cannot run end to end: {reason}; use frd-q verify, which simulates its RTL "
+                          "layers one chain at a time")
+    return acc
 
 
-def _pixels(acc, a: np.ndarray, b: np.ndarray) -> np.ndarray:
+def _pixels(acc, a: np.ndarray, b: np.ndarray) -> list[np.ndarray]:
     from frd_q.export.qonnx import accelerator_inputs
 
-    return accelerator_inputs(len(acc.model.graph.input), a, b)[0]
+    return accelerator_inputs(len(acc.model.graph.input), a, b)
 
 
 def stream_tile(build_dir: str | Path, a: np.ndarray, b: np.ndarray, in_stall: float = 0.0, out_stall: float = 0.0,
@@ -50,8 +52,8 @@ def stream_tile(build_dir: str | Path, a: np.ndarray, b: np.ndarray, in_stall: f
     summary = json.loads((build_dir / "summary.json").read_text())
     model, _, _ = load_model(summary["hw_checkpoint"])
     with finn_session(build_dir / "finn_tmp"):
-        acc, chain = _accelerator(build_dir, cache, log)
-        (out,), stats = acc.simulate(chain, [_pixels(acc, a, b)], in_stall, out_stall, seed)
+        acc = _accelerator(build_dir, cache, log)
+        ((out,),), stats = acc.simulate_graph([_pixels(acc, a, b)], in_stall, out_stall, seed)
         expected = acc.expected_cycles()
     ref = head_accumulators(model, a, b)
     diff = out.astype(np.int64) != ref
@@ -67,11 +69,11 @@ def throughput(build_dir: str | Path, tiles: list[tuple[np.ndarray, np.ndarray]]
     if len(tiles) < 2:
         raise ConfigError("throughput needs at least two tiles (the interval between two frames)")
     with finn_session(Path(build_dir) / "finn_tmp"):
-        acc, chain = _accelerator(build_dir, cache, log)
-        _, stats = acc.simulate(chain, [_pixels(acc, a, b) for a, b in tiles])
+        acc = _accelerator(build_dir, cache, log)
+        _, stats = acc.simulate_graph([_pixels(acc, a, b) for a, b in tiles])
         expected = acc.expected_cycles()
-        bottleneck = max(chain, key=lambda n: acc.insts[n].get_exp_cycles())
-    ends = stats["frame_end"]
+        bottleneck = max(acc.nodes, key=lambda n: acc.insts[n].get_exp_cycles())
+    ends = stats["frame_end"][0]
     interval = (ends[-1] - ends[0]) / (len(ends) - 1)
     return {"tiles": len(tiles), "latency_cycles": ends[0], "cycles_per_tile": interval, "estimate": expected,
             "ratio": interval / expected, "bottleneck": bottleneck, "wall_s": stats["wall_s"],

@@ -29,10 +29,19 @@ from frd_q.fsutil import write_bytes, write_text
 from sim import verilator
 from sim.pack import pack, unpack, words_per_beat
 from sim.rtllib import prepare_rtllib
-from sim.stitch import Layer, rtl_layers, write_top
+from sim.stitch import Layer, TopPorts, rtl_layers, write_top
 
 PASS_THROUGH = ("StreamingFIFO", "StreamingDataWidthConverter")
+HOLE = "\0"  # stands for the node name while a layer's sources are compared by content
 _INIT_FILE = re.compile(r'(parameter\s+INIT_FILE\s*=\s*)"[^"]*"')
+
+
+def generated_model(build_dir: Path) -> Path:
+    """The graph whose HDL is in hdl/: after FIFO sizing if the build sized its FIFOs, else after codegen."""
+    try:
+        return latest(build_dir, "fifo_sizing")
+    except ConfigError:
+        return latest(build_dir, "codegen")
 
 
 def latest(build_dir: Path, step: str) -> Path:
@@ -63,26 +72,29 @@ class Stream:
         return unpack(words, self.folded[-1], self.bits, self.signed).reshape(self.normal)
 
 
-def _stream(inst, direction: str) -> Stream:
+def _stream(inst, direction: str, index: int = 0) -> Stream:
     if direction == "in":
-        dt = inst.get_input_datatype(0)
-        return Stream(tuple(inst.get_normal_input_shape(0)), tuple(inst.get_folded_input_shape(0)), dt.bitwidth(),
-                      dt.signed(), inst.get_instream_width_padded(0))
-    dt = inst.get_output_datatype(0)
-    return Stream(tuple(inst.get_normal_output_shape(0)), tuple(inst.get_folded_output_shape(0)), dt.bitwidth(),
-                  dt.signed(), inst.get_outstream_width_padded(0))
+        dt = inst.get_input_datatype(index)
+        return Stream(tuple(inst.get_normal_input_shape(index)), tuple(inst.get_folded_input_shape(index)),
+                      dt.bitwidth(), dt.signed(), inst.get_instream_width_padded(index))
+    dt = inst.get_output_datatype(index)
+    return Stream(tuple(inst.get_normal_output_shape(index)), tuple(inst.get_folded_output_shape(index)), dt.bitwidth(),
+                  dt.signed(), inst.get_outstream_width_padded(index))
 
 
 class Accelerator:
-    def __init__(self, build_dir: str | Path, cache: str | Path | None = None, log=None):
+    def __init__(self, build_dir: str | Path, cache: str | Path | None = None, log=None, model=None):
         from qonnx.core.modelwrapper import ModelWrapper
         from qonnx.custom_op.registry import getCustomOp
 
         import finn.custom_op.fpgadataflow  # noqa: F401
+        from hw.rtl_ops import register
+
+        register()
 
         self.build = Path(build_dir)
         self.log = log
-        self.model = ModelWrapper(str(latest(self.build, "codegen")))
+        self.model = model if model is not None else ModelWrapper(str(generated_model(self.build)))
         self.nodes = {n.name: n for n in self.model.graph.node}
         self.insts = {n.name: getCustomOp(n) for n in self.model.graph.node}
         self.layers: dict[str, Layer] = rtl_layers(self.model, self.build / "hdl")
@@ -180,29 +192,37 @@ class Accelerator:
         return self._lib
 
     def _canonical(self, names: list[str]) -> tuple[list[Layer], dict[str, Path]]:
-        """The chain's layers renamed L0, L1, ... in their sources, with the data files they read under those names.
+        """The layers with content-named modules, instances named L0, L1, ... by position, and the data files they
+        read under those names.
 
         Generated sources differ between layers only by the node name (module names, threshold file prefix) and the
-        absolute INIT_FILE default of a memstream (overridden in the top anyway). Renamed, the two dates' twin
-        chains of a Siamese student, or two FIFOs of the same width and depth, have the same text and share one
-        compiled simulator. Sources are stored by content under sim/src/."""
+        absolute INIT_FILE default of a memstream (overridden per instance in the top anyway). Each layer's module is
+        renamed M<hash of its sources with the name taken out, and of its threshold files>: the two dates' twin
+        layers of a Siamese student, or two FIFOs of the same width and depth, become one module, compiled once
+        (and twin chains share one simulator). Weights stay per instance (L<k>_memblock.dat). Sources are stored by
+        content under sim/src/."""
         layers, data = [], {}
         for k, name in enumerate(names):
-            layer, canon = self.layers[name], f"L{k}"
+            layer, inst = self.layers[name], f"L{k}"
             rename = re.compile(rf"\b{re.escape(name)}(?![0-9])")
+            texts = [(rename.sub(HOLE, src.name), _INIT_FILE.sub(r'\1"memblock.dat"', rename.sub(HOLE, src.read_text())))
+                     for src in layer.sources]
+            fixed = sorted((rename.sub(HOLE, d.name), d.read_bytes()) for d in layer.data_files if d.name != "memblock.dat")
+            key = hashlib.sha256(repr((texts, fixed)).encode()).hexdigest()[:12]
+            module = f"M{key}"
             sources = []
-            for src in layer.sources:
-                text = _INIT_FILE.sub(r'\1"memblock.dat"', rename.sub(canon, src.read_text()))
-                path = self.sim_dir / "src" / hashlib.sha256(text.encode()).hexdigest()[:16] / rename.sub(canon, src.name)
+            for file_name, text in texts:
+                text = text.replace(HOLE, module)
+                path = self.sim_dir / "src" / hashlib.sha256(text.encode()).hexdigest()[:16] / file_name.replace(HOLE, module)
                 if not path.is_file():
                     write_text(path, text)
                 sources.append(path)
             for d in layer.data_files:
-                data[f"{canon}_memblock.dat" if d.name == "memblock.dat" else rename.sub(canon, d.name)] = d
+                data[f"{inst}_memblock.dat" if d.name == "memblock.dat" else rename.sub(module, d.name)] = d
             layers.append(replace(
-                layer, name=canon, module=canon, sources=sources,
-                weight_module=f"{canon}_memstream_wrapper" if layer.weight_module else None,
-                weight_init=f"{canon}_memblock.dat" if layer.weight_init else None))
+                layer, name=inst, module=module, sources=sources,
+                weight_module=f"{module}_memstream_wrapper" if layer.weight_module else None,
+                weight_init=f"{inst}_memblock.dat" if layer.weight_init else None))
         return layers, data
 
     def _stage_data(self, names: list[str], wanted: dict[str, Path]) -> Path:
@@ -219,28 +239,77 @@ class Accelerator:
                 write_bytes(dst, data)
         return folder
 
-    def compile(self, names: list[str]) -> tuple[Path, Path, Stream, Stream]:
-        """(simulator, run folder with its data files, input stream, output stream) of the chain `names`."""
+    def hls_layers(self) -> list[str]:
+        return [n.name for n in self.model.graph.node if n.name not in self.layers]
+
+    def compile(self, names: list[str], probe: bool = False) -> tuple[Path, Path, list[Stream], list[Stream], TopPorts]:
+        """(simulator, run folder with its data files, input streams, output streams, top ports) of the layers
+        `names`, wired as the graph wires them; the whole graph's top ports follow the graph's inputs and outputs."""
         layers, data = self._canonical(names)
         lib = self._prepare()
+        whole = set(names) == set(self.nodes)
+        inputs = [i.name for i in self.model.graph.input] if whole else None
+        outputs = [o.name for o in self.model.graph.output] if whole else None
         text_key = hashlib.sha256("".join(p.read_text() for layer in layers for p in layer.sources).encode())
-        top = write_top(layers, self.sim_dir / "tops" / f"{text_key.hexdigest()[:16]}.sv")
+        text_key.update(f"{names if whole else ''}{probe}".encode())
+        top = self.sim_dir / "tops" / f"{text_key.hexdigest()[:16]}.sv"
+        ports = write_top(layers, top, inputs=inputs, outputs=outputs, probe=probe)
         sources = list(lib)
         for layer in layers:
             sources += [s for s in layer.sources if s not in sources]
-        first, last = _stream(self.insts[names[0]], "in"), _stream(self.insts[names[-1]], "out")
-        exe = verilator.compile_top(sources, top, first.stream_bits, last.stream_bits, self.cache, log=self.log)
-        return exe, self._stage_data(names, data), first, last
+        by_input = {t: (name, k) for name, layer in zip(names, layers) for k, t in enumerate(layer.inputs)}
+        by_output = {t: (name, j) for name, layer in zip(names, layers) for j, t in enumerate(layer.outputs)}
+        consumed = set(by_input)
+        produced = set(by_output)
+        top_in = inputs or [t for layer in layers for t in layer.inputs if t not in produced]
+        top_out = outputs or [t for layer in layers for t in layer.outputs if t not in consumed]
+        ins = [_stream(self.insts[by_input[t][0]], "in", by_input[t][1]) for t in top_in]
+        outs = [_stream(self.insts[by_output[t][0]], "out", by_output[t][1]) for t in top_out]
+        exe = verilator.compile_top(sources, top, ports, self.cache, log=self.log)
+        return exe, self._stage_data(names, data), ins, outs, ports
+
+    def run(self, names: list[str], frames: list[list[np.ndarray]], in_stall: float = 0.0, out_stall: float = 0.0,
+            seed: int = 1, probe: bool = False, allow_stall: bool = False, max_cycles: int | None = None,
+            limits: dict[str, int] | None = None, idle: int | None = None) -> tuple[list[list[np.ndarray]], dict]:
+        """Stream `frames` (each: one tensor per input stream of `names`) through the layers `names`; returns (per
+        frame: one tensor per output stream, stats). stats["probe"] maps FIFO layers to their maximum occupancy
+        when `probe` is set, and `limits` ({FIFO layer: depth}) caps those FIFOs' occupancy (the others keep their
+        generated depth); with `allow_stall` a deadlock returns ([], stats with error "stalled"). A run counts as
+        stalled after `idle` cycles without a handshake (default: twice the slowest layer's cycles per frame)."""
+        probe = probe or limits is not None
+        exe, run_dir, ins, outs, ports = self.compile(names, probe)
+        caps = None
+        if limits is not None:
+            by_inst = {f"L{k}": name for k, name in enumerate(names)}
+            caps = [int(limits.get(by_inst[p], 2**32 - 1)) for p in ports.probe]
+        beats = [np.concatenate([s.to_beats(frame[k]) for frame in frames]) for k, s in enumerate(ins)]
+        want = [verilator.Out(s.beats * len(frames), words_per_beat(s.stream_bits), s.beats) for s in outs]
+        if idle is None:  # a healthy design hands a beat over far more often than this
+            idle = 2 * self.expected_cycles(names) + 100_000
+        got, stats = verilator.run(exe, run_dir, beats, want, in_stall, out_stall, seed, cache=self.cache,
+                                   allow_stall=allow_stall, max_cycles=max_cycles, idle=idle, limits=caps)
+        if probe:  # the top names its layers L<k> by position
+            stats["probe"] = {names[int(p[1:])]: v for p, v in zip(ports.probe, stats["probe"])}
+        if not got:
+            return [], stats
+        per_port = [np.split(g, len(frames)) for g in got]
+        return [[s.from_beats(per_port[k][f]) for k, s in enumerate(outs)] for f in range(len(frames))], stats
 
     def simulate(self, names: list[str], inputs: list[np.ndarray], in_stall: float = 0.0, out_stall: float = 0.0,
                  seed: int = 1) -> tuple[list[np.ndarray], dict]:
-        """Stream the input tensors (one frame each) through the chain `names`; returns (output tensors, stats)."""
-        exe, run_dir, first, last = self.compile(names)
-        beats = np.concatenate([first.to_beats(x) for x in inputs])
-        out, stats = verilator.run(exe, run_dir, beats, last.beats * len(inputs), words_per_beat(last.stream_bits),
-                                   last.beats, in_stall, out_stall, seed, cache=self.cache)
-        frames = np.split(out, len(inputs))
-        return [last.from_beats(f) for f in frames], stats
+        """Stream the input tensors (one frame each) through the one-input, one-output run of layers `names`;
+        returns (output tensors, stats)."""
+        frames, stats = self.run(names, [[x] for x in inputs], in_stall, out_stall, seed)
+        return [f[0] for f in frames], stats
+
+    def simulate_graph(self, frames: list[list[np.ndarray]], in_stall: float = 0.0, out_stall: float = 0.0,
+                       seed: int = 1, **kw) -> tuple[list[list[np.ndarray]], dict]:
+        """The whole accelerator (every layer RTL) on `frames`, each one tensor per graph input, in graph order."""
+        hls = self.hls_layers()
+        if hls:
+            raise ConfigError(f"{self.build}: {len(hls)} layers have no RTL ({', '.join(hls[:4])}...): "
+                              "the accelerator cannot be simulated end to end")
+        return self.run(list(self.nodes), frames, in_stall, out_stall, seed, **kw)
 
     def expected_cycles(self, names: list[str] | None = None) -> int:
         """FINN's estimate of the cycles per frame of a chain (or the whole graph): its slowest layer."""

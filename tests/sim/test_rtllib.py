@@ -5,6 +5,7 @@ import pytest
 
 from sim import rtllib, verilator
 from sim.rtllib import FIXES, RtllibError, patched_sources, prepare_rtllib
+from sim.stitch import TopPorts
 
 
 def test_every_fix_applies_to_the_installed_library():
@@ -42,8 +43,9 @@ def test_fixed_fifo_passes_every_word_under_random_stalls(tmp_path, sim_cache, d
     lib = prepare_rtllib(tmp_path / "lib")
     top = tmp_path / "top.sv"
     top.write_text(FIFO_TOP.format(depth=depth, style=style))
-    exe = verilator.compile_top(lib, top, 16, 16, sim_cache)
+    exe = verilator.compile_top(lib, top, TopPorts([("s_axis", 16)], [("m_axis", 16)]), sim_cache)
     data = np.random.default_rng(depth).integers(0, 1 << 16, size=(3000, 1)).astype(np.uint32)
-    out, stats = verilator.run(exe, tmp_path, data, 3000, 1, 1000, in_stall=0.3, out_stall=0.5, seed=3)
+    (out,), stats = verilator.run(exe, tmp_path, [data], [verilator.Out(3000, 1, 1000)], in_stall=0.3, out_stall=0.5,
+                                  seed=3)
     assert np.array_equal(out, data)
-    assert len(stats["frame_end"]) == 3 and stats["cycles"] > 3000 / 0.5 * 0.8  # the sink's stalls slow it down
+    assert len(stats["frame_end"][0]) == 3 and stats["cycles"] > 3000 / 0.5 * 0.8  # the sink's stalls slow it down

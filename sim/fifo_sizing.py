@@ -1,0 +1,239 @@
+"""FIFO depths for a branching accelerator, found by simulating it in Verilator (FINN's own sizing runs Vivado XSI).
+
+    result = size_fifos(model, build_dir, part, clock_ns)   # sets every StreamingFIFO's depth, regenerates its HDL
+
+A Siamese U-Net forks at every DuplicateStreams and joins at every |A - B| and concat. With FINN's shallow FIFOs
+(depth 2) a join waits for the slow branch while the fast branch's FIFO is full and stalls the fork: deadlock.
+The method, on one compiled simulator whose FIFO occupancies are capped at run time (sim.stitch probe/limit):
+
+1. room for everything: every FIFO is generated `frames` frames of its stream deep (+2), so no FIFO can refuse
+   a beat and the run cannot deadlock; `frames` frames of random pixels (the schedules of these layers do not
+   depend on the data) stream through without stalls, and each FIFO's highest occupancy occ comes back from
+   fifo.sv's `maxcount`. That bounds what the schedule ever needs, but generously: with room everywhere the
+   encoder races ahead of the decoder and the skip FIFOs fill up with almost all of both frames;
+2. shrink: depths d(s) = max(FINN's depth, ceil(s * occ) + margin) for a common factor s, searched by halving
+   and then bisection: the smallest s whose run neither deadlocks (no handshake on any port for a quarter of
+   the slowest layer's cycles per frame) nor takes more than `slack` times the cycles of step 1 (smaller skip
+   FIFOs hold the encoder back and the next frame starts later). Below it, a second search finds the largest s
+   that deadlocks (runs may then take as long as they need). Last, the FIFOs on straight chains (not downstream
+   of a fork and upstream of a join: `branch_fifos`), which cannot deadlock the graph, are tried at FINN's depth
+   and kept there if that costs no speed;
+3. FINN's own depths (all 2) are run too, and recorded (they deadlock a U-Net);
+4. the chosen depths are generated with FINN's StreamingFIFO_rtl.generate_hdl and the real design (no caps) is
+   compiled and streamed `frames` frames under random valid/ready stalls on every port (two mixes); a stall is
+   an error.
+
+Total FIFO memory (bits = depth x padded width) is reported beside FINN's estimate for the same FIFOs
+(StreamingFIFO's BRAM / URAM / LUT cost at the chosen depths); FINN's estimates step runs before InsertFIFO and
+counts no FIFO.
+"""
+
+from __future__ import annotations
+
+import shutil
+import time
+from pathlib import Path
+
+import numpy as np
+
+from frd_q.errors import FrdError
+
+PROOF_MIXES = ((0.3, 0.3), (0.6, 0.2))  #: (source, sink) stall probabilities of the proof runs
+
+
+class SizingError(FrdError):
+    """The sized design stalled, or the graph cannot be simulated."""
+
+
+def branches(model) -> bool:
+    """Whether the graph forks or joins (a node with two streamed inputs or two outputs)."""
+    return any(len(_streamed(model, n)) > 1 or len(n.output) > 1 for n in model.graph.node)
+
+
+def why_not_end_to_end(acc) -> str | None:
+    """Why the accelerator `acc` (sim.rtl.Accelerator) cannot run end to end, or None when it can: it needs RTL for
+    every layer, and a branching graph needs FIFOs sized by this module (FINN's depth-2 FIFOs deadlock it)."""
+    import json
+
+    hls = acc.hls_layers()
+    if hls:
+        return f"{len(hls)} layers without an RTL backend (e.g. {', '.join(hls[:3])})"
+    summary = acc.build / "summary.json"
+    sizing = json.loads(summary.read_text()).get("fifo_sizing", {}) if summary.is_file() else {}
+    if branches(acc.model) and not sizing.get("sized"):
+        return "a branching graph with FINN's unsized FIFOs (built with --no-fifo-sizing)"
+    return None
+
+
+def _streamed(model, node) -> list[str]:
+    return [i for i in node.input if i and model.get_initializer(i) is None]
+
+
+def branch_fifos(model) -> set[str]:
+    """The FIFOs that can deadlock the graph when too shallow: downstream of a fork (a node with two outputs) and
+    upstream of a join (a node with two streamed inputs). The others sit on straight chains, where a full FIFO
+    only holds its producer back."""
+    def reach(starts, step) -> set[str]:
+        seen, todo = set(), list(starts)
+        while todo:
+            node = todo.pop()
+            if node is not None and node.name not in seen:
+                seen.add(node.name)
+                todo += step(node)
+        return seen
+
+    nodes = list(model.graph.node)
+    after = reach([c for n in nodes if len(n.output) > 1 for o in n.output for c in model.find_consumers(o) or []],
+                  lambda n: [c for o in n.output for c in model.find_consumers(o) or []])
+    before = reach([model.find_producer(i) for n in nodes if len(_streamed(model, n)) > 1 for i in _streamed(model, n)],
+                   lambda n: [model.find_producer(i) for i in _streamed(model, n)])
+    return {n.name for n in fifo_nodes(model) if n.name in after and n.name in before}
+
+
+def fifo_nodes(model) -> list:
+    return [n for n in model.graph.node if n.op_type.startswith("StreamingFIFO")]
+
+
+def set_depths(model, hdl_dir: Path, depths: dict[str, int], part: str, clock_ns: float) -> None:
+    """Set the FIFOs' depths in `model` and regenerate their wrappers (FINN's generate_hdl) into hdl_dir/<node>/."""
+    from qonnx.custom_op.registry import getCustomOp
+
+    for node in fifo_nodes(model):
+        if node.name not in depths:
+            continue
+        inst = getCustomOp(node)
+        inst.set_nodeattr("depth", int(depths[node.name]))
+        inst.generate_hdl(model, part, clock_ns)
+        wrapper = Path(inst.get_nodeattr("code_gen_dir_ipgen")) / f"{inst.get_nodeattr('gen_top_module')}.v"
+        shutil.copy(wrapper, Path(hdl_dir) / node.name / wrapper.name)
+
+
+def random_frames(acc, frames: int, seed: int) -> list[list[np.ndarray]]:
+    rng = np.random.default_rng(seed)
+    shapes = []
+    for inp in acc.model.graph.input:
+        consumer = acc.model.find_consumer(inp.name)
+        shapes.append((acc.insts[consumer.name].get_normal_input_shape(0), acc.model.get_tensor_datatype(inp.name)))
+    return [[rng.integers(dt.min(), dt.max() + 1, size=s).astype(np.float32) for s, dt in shapes]
+            for _ in range(frames)]
+
+
+def _depths(occupancy: dict[str, int], floor: dict[str, int], s: float, margin: int,
+            shallow: set[str] = frozenset()) -> dict[str, int]:
+    """s times each FIFO's occupancy with room everywhere, plus the margin; FINN's depth for those in `shallow`."""
+    return {n: floor[n] if n in shallow else max(floor[n], int(np.ceil(s * occ)) + margin)
+            for n, occ in occupancy.items()}
+
+
+def size_fifos(model, build_dir: str | Path, part: str, clock_ns: float, frames: int = 2, margin: int = 2,
+               slack: float = 1.02, steps: int = 6, seed: int = 0, cache=None, log=None) -> dict:
+    """Size every FIFO of the code-generated `model` (changed in place, HDL regenerated); returns the record."""
+    from qonnx.custom_op.registry import getCustomOp
+
+    from sim.rtl import Accelerator
+
+    build_dir = Path(build_dir)
+    say = log or (lambda *a: None)
+    t0 = time.time()
+    insts = {n.name: getCustomOp(n) for n in fifo_nodes(model)}
+    finn_depths = {n: int(i.get_nodeattr("depth")) for n, i in insts.items()}
+    branch = branch_fifos(model)
+    room = {n: frames * int(np.prod(i.get_folded_output_shape()[:-1])) + 2 for n, i in insts.items()}
+
+    set_depths(model, build_dir / "hdl", room, part, clock_ns)
+    acc = Accelerator(build_dir, model=model, cache=cache, log=log)
+    hls = acc.hls_layers()
+    if hls:
+        raise SizingError(f"{len(hls)} layers have no RTL ({', '.join(hls[:3])}...): the accelerator cannot be "
+                          "simulated to size its FIFOs")
+    stimulus = random_frames(acc, frames, seed)
+
+    # a capped run that goes a quarter frame without any handshake is deadlocked
+    idle = acc.expected_cycles() // 4 + 10_000
+
+    def attempt(depths: dict[str, int] | None, what: str, budget: int | None = None) -> dict:
+        _, stats = acc.simulate_graph(stimulus, seed=seed, probe=True, allow_stall=True, limits=depths, idle=idle,
+                                      max_cycles=budget)
+        outcome = {"deadlock": "deadlock", "timeout": "slower"}.get(stats.get("error"), "ok")
+        run = {"what": what, "outcome": outcome, "cycles": stats["cycles"], "wall_s": stats["wall_s"],
+               "bits": sum(depths[n] * insts[n].get_instream_width_padded() for n in depths) if depths else None}
+        say(f"fifo sizing, {what}: {outcome} after {run['cycles']} cycles ({run['wall_s']:.0f} s)")
+        return run | {"probe": stats["probe"]}
+
+    first = attempt(None, "room for everything")
+    if first["outcome"] != "ok":
+        raise SizingError(f"{build_dir}: the design stalls even with every FIFO {frames} frames deep")
+    occupancy = {n: int(first["probe"][n]) for n in insts}
+    runs = [first]
+    budget = int(slack * first["cycles"]) + 1000  # a run slower than this fails the search anyway: stop it there
+
+    def search(accept, good: float, limit: int | None) -> tuple[float, float | None]:
+        """(smallest factor found acceptable, largest found not acceptable), starting below the acceptable `good` by
+        halving, then bisecting."""
+        bad, f = None, good / 2
+        for _ in range(steps):
+            run = attempt(_depths(occupancy, finn_depths, f, margin), f"depths x{f:.4g}", limit)
+            runs.append(run | {"factor": f})
+            if accept(run):
+                good = f
+            else:
+                bad = f
+            if bad is None:
+                f = good / 2
+            elif good / bad < 1.1:
+                break
+            else:
+                f = (good * bad) ** 0.5
+        return good, bad
+
+    # depths for full speed: no deadlock, and no slower than `slack` times the run with room everywhere
+    factor, slower = search(lambda r: r["outcome"] == "ok", 1.0, budget)
+    chosen = _depths(occupancy, finn_depths, factor, margin)
+    # straight-chain FIFOs cannot deadlock the graph: keep FINN's depth for them if that costs no speed
+    straight = set(insts) - branch
+    trial = attempt(_depths(occupancy, finn_depths, factor, margin, straight), "straight chains at FINN's depth",
+                    budget)
+    runs.append(trial)
+    if trial["outcome"] == "ok":
+        chosen = _depths(occupancy, finn_depths, factor, margin, straight)
+    # the depths that deadlock: below `slower`, runs are allowed to take as long as they need
+    deadlock = slower
+    if slower is not None and not any(r.get("factor") == slower and r["outcome"] == "deadlock" for r in runs):
+        _, deadlock = search(lambda r: r["outcome"] != "deadlock", slower, None)
+    shallow = attempt(finn_depths, "FINN's depths")
+    runs.append(shallow)
+
+    set_depths(model, build_dir / "hdl", chosen, part, clock_ns)
+    acc = Accelerator(build_dir, model=model, cache=cache, log=log)
+    for k, (s_in, s_out) in enumerate(PROOF_MIXES):
+        _, stats = acc.simulate_graph(stimulus, s_in, s_out, seed + 100 + k, allow_stall=True)
+        runs.append({"what": f"proof, stalls {s_in}/{s_out}", "outcome": stats.get("error") or "ok",
+                     "cycles": stats["cycles"], "wall_s": stats["wall_s"], "stall": [s_in, s_out], "proof": True})
+        say(f"fifo sizing, proof run with stalls {s_in}/{s_out}: {stats['cycles']} cycles")
+        if stats.get("error"):
+            raise SizingError(f"{build_dir}: the sized design stalled under stalls {s_in}/{s_out} after "
+                              f"{stats['cycles']} cycles (outputs taken {stats['taken']})")
+    rows = []
+    for n, inst in insts.items():
+        width = inst.get_instream_width_padded()
+        rows.append({"fifo": n, "branch": n in branch, "from": _neighbour(model, n, "producer"),
+                     "to": _neighbour(model, n, "consumer"),
+                     "width": width, "finn_depth": finn_depths[n], "occupancy": occupancy[n], "depth": chosen[n],
+                     "bits": chosen[n] * width, "finn_bram_18k": float(inst.bram_estimation(part)),
+                     "finn_uram": float(inst.uram_estimation(part)), "finn_lut": float(inst.lut_estimation(part))})
+    total = {k: sum(r[k] for r in rows) for k in ("bits", "finn_bram_18k", "finn_uram", "finn_lut")}
+    for run in runs:
+        run.pop("probe", None)
+    return {"method": "Verilator: occupancy with room everywhere, then the smallest common fraction of it that "
+                      "neither deadlocks nor slows the stream", "frames": frames, "margin": margin, "slack": slack,
+            "factor": factor, "slower_factor": slower, "deadlock_factor": deadlock,
+            "bits_at": {f"x{f:.4g}": r["bits"] for r in runs if (f := r.get("factor")) in (factor, slower, deadlock)},
+            "finn_depths": shallow["outcome"], "fifos": rows, "total": total, "runs": runs,
+            "branch": len(branch), "deep": sum(1 for r in rows if r["depth"] > r["finn_depth"]),
+            "wall_s": round(time.time() - t0, 1)}
+
+
+def _neighbour(model, fifo: str, which: str) -> str:
+    node = next(n for n in model.graph.node if n.name == fifo)
+    other = model.find_producer(node.input[0]) if which == "producer" else model.find_consumer(node.output[0])
+    return other.name if other is not None else "(top)"
