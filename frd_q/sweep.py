@@ -276,8 +276,10 @@ def _build(checkpoint: Path, board: str, fps: float, tile: int, out: Path, reuse
         summary["steps"] = {k: v for k, v in summary.get("steps", {}).items() if STEP_NAMES.index(k) < keep}
         summary = {k: v.replace(str(reuse), str(out)) if isinstance(v, str) else v for k, v in summary.items()}
         write_json(out / "summary.json", summary)
+    # a sweep compares designs by their estimates and synthesis; FIFO sizing (minutes of simulation per design)
+    # is for the build of the design it chooses
     return run_flow(BuildConfig(checkpoint=checkpoint, board=board, out=out, tile=tile, target_fps=fps,
-                                start_step=start), log=lambda *a, **k: None)
+                                fifo_sizing=False, start_step=start), log=lambda *a, **k: None)
 
 
 def _synth(build: Path, cache: Path, log) -> dict:

@@ -44,6 +44,7 @@ class BuildConfig:
     clock_ns: float | None = None  #: clock period; None: the board's default
     fit_limit: float = 0.9  #: a design fits when every estimated resource is at most this share of the board's
     mvau_wwidth_max: int = 288  #: widest MVAU weight stream (PE * SIMD * weight bits) folding may use (FINN: 36)
+    fifo_sizing: bool = True  #: size a branching graph's FIFOs by Verilator simulation (the fifo_sizing step)
     start_step: str | None = None  #: resume from this step (reads the previous step's intermediate model)
     stop_step: str | None = None  #: stop after this step; None: as far as the installed tools allow
     overwrite: bool = False  #: allow writing into a non-empty output folder when not resuming

@@ -5,11 +5,14 @@ the frame rate is then clock / slowest layer. "Fits" means every resource FINN e
 DSP; FINN does not estimate FFs) is at most `fit_limit` of the board's capacity. Without a target, a bisection
 over the cycle budget finds the fastest design that fits. SetFolding keeps every MVAU's weight stream
 (PE * SIMD * weight bits) at most `mvau_wwidth_max` bits wide; when that, not the board, limits the design the
-summary says so ("limited_by": "folding limits") and a larger --mvau-wwidth-max trades BRAM for speed.
+summary says so ("limited_by": "folding limits") and a larger --mvau-wwidth-max trades BRAM for speed. RTL MVAUs
+are never folded to SIMD = MW (finn-plus 1.6.1's RTL MVAU loses results there under backpressure): such a layer
+gets a smaller SIMD and a larger PE. A folding file is applied as given (and SIMD = MW is flagged).
 """
 
 from __future__ import annotations
 
+import copy
 import math
 
 from hw.boards import RESOURCES
@@ -19,10 +22,46 @@ FOLDING_ATTRS = ["PE", "SIMD", "ram_style", "resType", "mem_mode", "runtime_writ
 
 
 def fold(model, cycles: int, mvau_wwidth_max: int):
+    """FINN's SetFolding. It knows the stream operators by their HLS names only, so frd_q's RTL versions (same
+    PE/SIMD attributes, same cycle model) are shown to it under those names and renamed back afterwards."""
     from finn.transformation.fpgadataflow.set_folding import SetFolding
 
-    return model.transform(SetFolding(target_cycles_per_frame=max(1, int(cycles)), mvau_wwidth_max=mvau_wwidth_max,
-                                      two_pass_relaxation=True))
+    from hw.rtl_ops import as_hls, restore
+
+    model = copy.deepcopy(model)
+    saved = as_hls(model)
+    model = model.transform(SetFolding(target_cycles_per_frame=max(1, int(cycles)), mvau_wwidth_max=mvau_wwidth_max,
+                                       two_pass_relaxation=True))
+    restore(model, saved)
+    avoid_simd_equals_mw(model, mvau_wwidth_max)
+    return model
+
+
+def avoid_simd_equals_mw(model, mvau_wwidth_max: int) -> list[str]:
+    """Refold every RTL MVAU that SetFolding left at SIMD = MW (> 1) to a proper divisor of MW, with the PE that
+    keeps it as fast as possible within the weight-stream limit; returns the refolded layers.
+
+    finn-plus 1.6.1's RTL MVAU loses results at SIMD = MW as soon as its output is held back for ~9 cycles
+    (docs/sim.md), and in a branching graph with sized FIFOs the skip FIFOs hold the encoder back by design."""
+    from qonnx.custom_op.registry import getCustomOp
+
+    changed = []
+    for node in model.graph.node:
+        if node.op_type != "MVAU_rtl":
+            continue
+        inst = getCustomOp(node)
+        mw, mh = inst.get_nodeattr("MW"), inst.get_nodeattr("MH")
+        if mw == 1 or inst.get_nodeattr("SIMD") != mw:
+            continue
+        wbits = inst.get_input_datatype(1).bitwidth()
+        options = [((mw // simd) * (mh // pe), pe * simd, simd, pe)
+                   for simd in range(1, mw) if mw % simd == 0
+                   for pe in range(1, mh + 1) if mh % pe == 0 and pe * simd * wbits <= mvau_wwidth_max]
+        _, _, simd, pe = min(options)  # fewest cycles, then the narrowest weight stream
+        inst.set_nodeattr("SIMD", simd)
+        inst.set_nodeattr("PE", pe)
+        changed.append(node.name)
+    return changed
 
 
 def totals(model, part: str) -> dict[str, float]:
@@ -73,7 +112,7 @@ def fully_unfolded_mvaus(model) -> list[str]:
 
     out = []
     for node in model.graph.node:
-        if node.op_type.startswith("MVAU"):
+        if node.op_type == "MVAU_rtl":
             inst = getCustomOp(node)
             if inst.get_nodeattr("MW") > 1 and inst.get_nodeattr("SIMD") == inst.get_nodeattr("MW"):
                 out.append(node.name)
@@ -118,7 +157,7 @@ def apply_folding(model, build):
         info["mvau_simd_equals_mw"] = unfolded
         build.notes.append(f"{', '.join(unfolded)}: SIMD = MW (one result per cycle); finn-plus 1.6.1's RTL MVAU output "
                            "queue is 2 entries short for this under backpressure and corrupts results (found by frd-q "
-                           "verify, docs/sim.md): fold these layers with a folding file or a lower target FPS")
+                           "verify, docs/sim.md): the folding file asks for it; frd_q's own folding avoids it")
     model = model.transform(MinimizeWeightBitWidth())
     model = model.transform(MinimizeAccumulatorWidth())
     extract_model_config_to_json(model, str(build.out / "folding_config.json"), FOLDING_ATTRS)

@@ -10,6 +10,7 @@
     folding             PE/SIMD for the target FPS (or a folding file; or the fastest design that fits)
     estimates           per-layer resources and cycles against the board's capacity
     codegen             width converters, FIFOs, RTL and HLS sources for every layer
+    fifo_sizing         FIFO depths of a branching all-RTL graph from Verilator simulation (sim.fifo_sizing)
     hls_ipgen           Vitis HLS synthesis of the HLS layers                      (needs vitis_hls)
     stitched_ip         one IP block of the whole accelerator                      (needs vivado)
     bitfile             Zynq shell and bitstream                                    (needs vivado)
@@ -43,6 +44,7 @@ from qonnx.util.cleanup import cleanup_model
 from hw.finn_env import require_tool
 from hw.transforms import (
     DuplicateForkedWeightQuant,
+    KeepUnsupportedHLS,
     MarkInputLayouts,
     MoveLinearPastAbs,
     MoveLinearPastSub,
@@ -194,9 +196,12 @@ def step_dataflow_partition(model, build):
 def step_specialize(model, build):
     """Choose each layer's backend for the board's part, as FINN's SpecializeLayers does by default: RTL for every
     layer type that has an RTL backend, except MVAUs with weights or inputs under 4 bits, which FINN builds as its
-    LUT-based HLS MVAU (the RTL MVAU is DSP-based); HLS for the types that only have HLS."""
+    LUT-based HLS MVAU (the RTL MVAU is DSP-based). The stream operators finn-plus has only in HLS
+    (DuplicateStreams, StreamingConcat, ElementwiseAbsDiff, UpsampleNearestNeighbour, max Pool) get frd_q's RTL
+    (hw.rtl_ops, registered by the FINN session); the nodes its cores cannot do keep HLS (KeepUnsupportedHLS)."""
     from finn.transformation.fpgadataflow.specialize_layers import SpecializeLayers
 
+    model = model.transform(KeepUnsupportedHLS())
     return _tidy(model.transform(SpecializeLayers(build.board.part)))
 
 
@@ -248,6 +253,37 @@ def collect_sources(model: ModelWrapper, dest: Path) -> dict:
     return {"files": len(files), "rtl_layers": backends["rtl"], "hls_layers": backends["hls"]}
 
 
+def step_fifo_sizing(model, build):
+    """Size the FIFOs of a branching all-RTL graph (a Siamese student: forks, skips, joins) by simulating the
+    stitched RTL in Verilator (sim.fifo_sizing), so that the accelerator cannot deadlock; writes fifo_sizing.json.
+    A straight graph keeps FINN's shallow FIFOs; a graph with HLS layers cannot be simulated and keeps them too."""
+    from frd_q.fsutil import write_json
+    from sim.fifo_sizing import branches, size_fifos
+
+    if not build.cfg.fifo_sizing:
+        reason = "switched off (--no-fifo-sizing)"
+    elif not branches(model):
+        reason = "straight graph: FINN's shallow FIFOs cannot deadlock"
+    elif has_hls_layers(model):
+        reason = "HLS layers left: the graph cannot be simulated with open tools"
+    else:
+        reason = None
+    if reason is not None:
+        build.summary["fifo_sizing"] = {"sized": False, "reason": reason}
+        if branches(model):
+            build.notes.append(f"FIFOs not sized ({reason}): FINN's depth-2 FIFOs can deadlock a branching graph")
+        return model
+    result = size_fifos(model, build.out, build.board.part, build.clock_ns, cache=build.out / "sim" / "cache",
+                        log=print)  # progress into finn.log
+    write_json(build.out / "fifo_sizing.json", result)
+    t = result["total"]
+    build.summary["fifo_sizing"] = {"sized": True, "deep": result["deep"], "total": t, "wall_s": result["wall_s"]}
+    build.notes.append(f"FIFOs sized by Verilator simulation: {result['deep']} of {len(result['fifos'])} deeper than "
+                       f"FINN's, {t['bits'] / 8192:.1f} KiB in all (FINN's cost for them: {t['finn_bram_18k']:.0f} "
+                       f"BRAM_18K, {t['finn_uram']:.0f} URAM, {t['finn_lut']:.0f} LUT); fifo_sizing.json")
+    return model
+
+
 def has_hls_layers(model: ModelWrapper) -> bool:
     return any(n.op_type.endswith("_hls") for n in model.graph.node)
 
@@ -295,6 +331,7 @@ STEPS = [
     ("folding", step_folding),
     ("estimates", step_estimates),
     ("codegen", step_codegen),
+    ("fifo_sizing", step_fifo_sizing),
     ("hls_ipgen", step_hls_ipgen),
     ("stitched_ip", step_stitched_ip),
     ("bitfile", step_bitfile),

@@ -76,6 +76,8 @@ NEEDS = {
     "MVAU": ["mvu_pkg.sv", "axilite.sv", "add_multi.sv", "replay_buffer.sv", "mvu_vvu_8sx9_dsp58.sv", "mvu.sv",
              "mvu_vvu_axi.sv", "memstream.sv", "memstream_axi.sv"],
     "Thresholding": ["axilite.sv", "thresholding.sv", "thresholding_axi.sv"],
+    # frd_q's RTL stream operators (hw.rtl_ops): their core is copied next to the wrapper, nothing from rtllib
+    **{op: [] for op in ("DuplicateStreams", "StreamingConcat", "ElementwiseAbsDiff", "UpsampleNearestNeighbour", "Pool")},
 }
 
 #: synth_xilinx -family per board family (hw/boards.yaml)
@@ -162,7 +164,7 @@ def synthesize(build_dir: str | Path, cache: str | Path | None = None, board=Non
     from qonnx.core.modelwrapper import ModelWrapper
 
     from hw.boards import get_board
-    from sim.rtl import latest
+    from sim.rtl import generated_model
     from sim.stitch import rtl_layers
 
     build_dir = Path(build_dir)
@@ -174,7 +176,7 @@ def synthesize(build_dir: str | Path, cache: str | Path | None = None, board=Non
     family = family_for(board)
     cache = Path(cache) if cache else build_dir / "synth" / "cache"
     cache.mkdir(parents=True, exist_ok=True)
-    model = ModelWrapper(str(latest(build_dir, "codegen")))
+    model = ModelWrapper(str(generated_model(build_dir)))
     layers = rtl_layers(model, build_dir / "hdl")
     hls = [(n.name, n.op_type) for n in model.graph.node if n.op_type.endswith("_hls")]
     lib = fixed_rtllib()
@@ -248,32 +250,35 @@ def _version() -> str:
         return "?"
 
 
-def _shell(layer, work: Path, lib: dict[str, str]) -> str:
-    """Copy the layer's files into `work`, write its shell module; returns the yosys command that reads it."""
+def _shell(layer, work: Path, lib: dict[str, str]):
+    """Copy the layer's files into `work`, write its shell module; returns (the yosys command that reads it, the
+    shell's stream ports)."""
     from sim.stitch import write_top
 
     for f in layer.sources:
         (work / f.name).write_text(_synth_text(f.read_text()))
     for d in layer.data_files:  # thresholds keep their names (THRESHOLDS_PATH is relative); weights are renamed
         shutil.copy(d, work / (layer.weight_init if layer.weight_init and d.name == "memblock.dat" else d.name))
-    write_top([layer], work / f"shell_{layer.name}.sv", name=f"shell_{layer.name}")
+    ports = write_top([layer], work / f"shell_{layer.name}.sv", name=f"shell_{layer.name}")
     kind = layer.op_type.rsplit("_", 1)[0]
     needs = NEEDS.get(kind, list(lib))
     files = needs + [f.name for f in layer.sources] + [f"shell_{layer.name}.sv"]
-    return f"{SLANG} {' '.join(files)} --top shell_{layer.name}"
+    return f"{SLANG} {' '.join(files)} --top shell_{layer.name}", ports
 
 
-def _top(layers: list) -> str:
-    """A plain Verilog top instantiating every shell once, each with its own ports (nothing is optimized away)."""
+def _top(layers: list, shells: list) -> str:
+    """A plain Verilog top instantiating every shell once, each stream port on its own top port (nothing is
+    optimized away)."""
     ports, body = [], []
-    for i, layer in enumerate(layers):
+    for i, (layer, shell) in enumerate(zip(layers, shells)):
         p = f"l{i}"
-        ports += [f"input {p}_clk", f"input {p}_rst_n", f"input [{layer.in_bits - 1}:0] {p}_s_tdata",
-                  f"input {p}_s_tvalid", f"output {p}_s_tready", f"output [{layer.out_bits - 1}:0] {p}_m_tdata",
-                  f"output {p}_m_tvalid", f"input {p}_m_tready"]
-        body.append(f"  shell_{layer.name} u{i} (.ap_clk({p}_clk), .ap_rst_n({p}_rst_n), .s_axis_tdata({p}_s_tdata), "
-                    f".s_axis_tvalid({p}_s_tvalid), .s_axis_tready({p}_s_tready), .m_axis_tdata({p}_m_tdata), "
-                    f".m_axis_tvalid({p}_m_tvalid), .m_axis_tready({p}_m_tready));")
+        ports += [f"input {p}_clk", f"input {p}_rst_n"]
+        conns = [f".ap_clk({p}_clk)", f".ap_rst_n({p}_rst_n)"]
+        for (name, w), (data, hand) in [(x, ("input", "output")) for x in shell.inputs] + \
+                                       [(x, ("output", "input")) for x in shell.outputs]:
+            ports += [f"{data} [{w - 1}:0] {p}_{name}_tdata", f"{data} {p}_{name}_tvalid", f"{hand} {p}_{name}_tready"]
+            conns += [f".{name}_{sig}({p}_{name}_{sig})" for sig in ("tdata", "tvalid", "tready")]
+        body.append(f"  shell_{layer.name} u{i} ({', '.join(conns)});")
     return "module synth_top (\n  " + ",\n  ".join(ports) + "\n);\n" + "\n".join(body) + "\nendmodule\n"
 
 
@@ -282,8 +287,8 @@ def _run_yosys(layers: list, lib: dict[str, str], family: str, cache: Path, keys
         work = Path(tmp)
         for name, text in lib.items():
             (work / name).write_text(text)
-        reads = [_shell(layer, work, lib) for layer in layers]
-        (work / "synth_top.v").write_text(_top(layers))
+        reads, shells = zip(*(_shell(layer, work, lib) for layer in layers))
+        (work / "synth_top.v").write_text(_top(layers, shells))
         script = "\n".join([
             "read_verilog -lib +/xilinx/cells_sim.v +/xilinx/cells_xtra.v",
             *reads,

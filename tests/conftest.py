@@ -86,11 +86,13 @@ def tiny_early_checkpoint(tmp_path_factory, real_cd) -> Path:
 
 @pytest.fixture(scope="session")
 def siamese_build(tmp_path_factory, tiny_checkpoint):
-    """The FINN flow on the tiny Siamese student for ZCU104 (through codegen): (folder, summary)."""
+    """The FINN flow on the tiny Siamese student for ZCU104, fastest folding, FINN's FIFOs (not sized): (folder,
+    summary). Its first convolutions are folded to SIMD = MW (tests/sim/test_verify.py)."""
     from hw.flow import BuildConfig, run_flow
 
     out = tmp_path_factory.mktemp("build") / "zcu104"
-    return out, run_flow(BuildConfig(checkpoint=tiny_checkpoint, board="ZCU104", out=out), log=lambda *a, **k: None)
+    return out, run_flow(BuildConfig(checkpoint=tiny_checkpoint, board="ZCU104", out=out, fifo_sizing=False),
+                         log=lambda *a, **k: None)
 
 
 @pytest.fixture(scope="session")

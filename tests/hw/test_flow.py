@@ -23,11 +23,11 @@ def test_siamese_flow_writes_every_output(siamese_build):
         assert (out / name).is_file(), name
     for i, step in enumerate(summary["completed"]):
         assert (out / "intermediate" / f"{i:02d}_{step}.onnx").is_file()
-    assert summary["completed"][-1] == "codegen"
+    assert summary["completed"][-3:] == ["codegen", "fifo_sizing", "hls_ipgen"]
     assert (out / "model.pt").is_file() and summary["hw_checkpoint"].endswith("model.pt")
     assert summary["tie_removal"]["closest_after"] >= 1 / 40
-    if shutil.which("vitis_hls") is None:
-        assert summary["stopped_before"] == "hls_ipgen"
+    if shutil.which("vivado") is None:
+        assert summary["stopped_before"] == "stitched_ip"
     files = (out / "hdl" / "filelist.txt").read_text().split()
     assert files and all((out / "hdl" / f).is_file() for f in files)
     assert any(f.endswith(".sv") or f.endswith(".v") for f in files)
@@ -35,9 +35,12 @@ def test_siamese_flow_writes_every_output(siamese_build):
     assert est["fps"] > 0 and est["total"]["LUT"] > 0 and est["tile"] == 256
     assert est["bottleneck"] in {layer["name"] for layer in est["layers"]}
     assert all(est["utilization"][r] <= 0.9 for r in ("LUT", "BRAM_18K", "DSP"))  # the fastest design that fits
-    # the Siamese student needs FINN's HLS-only stream operators
-    assert {"StreamingConcat_hls", "ElementwiseAbsDiff_hls", "DuplicateStreams_hls"} <= set(est["hls_layers"])
-    assert any(n.startswith("MVAU_rtl") for n in summary["hdl"]["rtl_layers"])
+    # FINN's HLS-only stream operators of the Siamese student get frd_q's RTL: no HLS layer is left
+    assert est["hls_layers"] == [] and summary["hdl"]["hls_layers"] == []
+    kinds = {n.rsplit("_", 1)[0] for n in summary["hdl"]["rtl_layers"]}
+    assert {"MVAU_rtl", "DuplicateStreams_rtl", "StreamingConcat_rtl", "ElementwiseAbsDiff_rtl", "Pool_rtl",
+            "UpsampleNearestNeighbour_rtl"} <= kinds
+    assert summary["fifo_sizing"] == {"sized": False, "reason": "switched off (--no-fifo-sizing)"}
 
 
 def test_early_fusion_student_is_all_rtl(early_build):
@@ -58,12 +61,12 @@ def test_hw_graph_is_bit_exact_on_every_real_tile(request, real_cd, which):
 
 
 def test_missing_xilinx_tool_stops_the_step_with_its_name(siamese_build):
-    if shutil.which("vitis_hls"):
-        pytest.skip("vitis_hls is installed here: the step would run")
+    if shutil.which("vivado"):
+        pytest.skip("vivado is installed here: the step would run")
     out, _ = siamese_build
-    with pytest.raises(ToolMissing, match="vitis_hls"):
-        run_flow(BuildConfig(checkpoint="unused", board="ZCU104", out=out, start_step="hls_ipgen",
-                             stop_step="hls_ipgen"), log=quiet)
+    with pytest.raises(ToolMissing, match="vivado"):
+        run_flow(BuildConfig(checkpoint="unused", board="ZCU104", out=out, start_step="stitched_ip",
+                             stop_step="stitched_ip"), log=quiet)
 
 
 def test_unreachable_fps_says_which_fps_fits(siamese_build, tmp_path):
