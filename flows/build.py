@@ -33,8 +33,10 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--fit-limit", type=float, default=0.9, help="largest share of each board resource to use (0.9)")
     p.add_argument("--mvau-wwidth-max", type=int, default=288,
                    help="widest MVAU weight stream in bits (PE*SIMD*weight bits) folding may use (288)")
-    p.add_argument("--no-fifo-sizing", action="store_true",
-                   help="keep FINN's depth-2 FIFOs (skip the Verilator sizing of a branching graph's FIFOs)")
+    p.add_argument("--fifo-sizing", choices=["search", "room", "off"], default="search",
+                   help="FIFO depths of a branching graph by Verilator simulation: search (smallest full-speed depths "
+                        "and the depths that deadlock, default), room (one run: the occupancy with room everywhere), "
+                        "off (FINN's depth 2)")
     p.add_argument("--start-step", choices=STEP_NAMES, help="resume from this step")
     p.add_argument("--stop-step", choices=STEP_NAMES, help="stop after this step (an error if its tools are missing)")
     p.add_argument("--overwrite", action="store_true", help="replace a non-empty output folder")
@@ -64,7 +66,7 @@ def main(argv: list[str] | None = None) -> int:
         cfg = BuildConfig(checkpoint=args.checkpoint, board=board.name, out=args.out or Path("build") / board.name,
                           tile=args.tile, target_fps=args.target_fps, folding=args.folding, clock_ns=args.clock_ns,
                           fit_limit=args.fit_limit, mvau_wwidth_max=args.mvau_wwidth_max,
-                          fifo_sizing=not args.no_fifo_sizing, start_step=args.start_step, stop_step=args.stop_step, overwrite=args.overwrite)
+                          fifo_sizing=args.fifo_sizing, start_step=args.start_step, stop_step=args.stop_step, overwrite=args.overwrite)
         summary = run_flow(cfg)
     except FrdError as e:
         print(f"error: {e}", file=sys.stderr)

@@ -279,7 +279,7 @@ def _build(checkpoint: Path, board: str, fps: float, tile: int, out: Path, reuse
     # a sweep compares designs by their estimates and synthesis; FIFO sizing (minutes of simulation per design)
     # is for the build of the design it chooses
     return run_flow(BuildConfig(checkpoint=checkpoint, board=board, out=out, tile=tile, target_fps=fps,
-                                fifo_sizing=False, start_step=start), log=lambda *a, **k: None)
+                                fifo_sizing="off", start_step=start), log=lambda *a, **k: None)
 
 
 def _synth(build: Path, cache: Path, log) -> dict:

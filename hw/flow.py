@@ -29,6 +29,9 @@ from hw.finn_env import finn_session
 from hw.steps import STEP_NAMES, STEPS, TOOL_STEPS, has_hls_layers
 
 
+FIFO_SIZING = ("search", "room", "off")
+
+
 class FlowError(FrdError):
     """A flow step failed for a reason the user can act on."""
 
@@ -44,7 +47,9 @@ class BuildConfig:
     clock_ns: float | None = None  #: clock period; None: the board's default
     fit_limit: float = 0.9  #: a design fits when every estimated resource is at most this share of the board's
     mvau_wwidth_max: int = 288  #: widest MVAU weight stream (PE * SIMD * weight bits) folding may use (FINN: 36)
-    fifo_sizing: bool = True  #: size a branching graph's FIFOs by Verilator simulation (the fifo_sizing step)
+    #: FIFOs of a branching graph, by Verilator simulation (fifo_sizing step): "search" (smallest full-speed depths,
+    #: and the depths that deadlock), "room" (the occupancy with room everywhere: one run, no search), or "off"
+    fifo_sizing: str = "search"
     start_step: str | None = None  #: resume from this step (reads the previous step's intermediate model)
     stop_step: str | None = None  #: stop after this step; None: as far as the installed tools allow
     overwrite: bool = False  #: allow writing into a non-empty output folder when not resuming
@@ -58,6 +63,8 @@ class BuildConfig:
                 raise ConfigError(f"{name} {value!r} is not a step; steps: {', '.join(STEP_NAMES)}")
         if self.target_fps is not None and self.target_fps <= 0:
             raise ConfigError(f"target FPS must be positive, got {self.target_fps}")
+        if self.fifo_sizing not in FIFO_SIZING:
+            raise ConfigError(f"fifo_sizing {self.fifo_sizing!r}: choose one of {', '.join(FIFO_SIZING)}")
         if self.target_fps is not None and self.folding is not None:
             raise ConfigError("give either a target FPS or a folding file, not both")
 

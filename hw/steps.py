@@ -260,8 +260,8 @@ def step_fifo_sizing(model, build):
     from frd_q.fsutil import write_json
     from sim.fifo_sizing import branches, size_fifos
 
-    if not build.cfg.fifo_sizing:
-        reason = "switched off (--no-fifo-sizing)"
+    if build.cfg.fifo_sizing == "off":
+        reason = "switched off (--fifo-sizing off)"
     elif not branches(model):
         reason = "straight graph: FINN's shallow FIFOs cannot deadlock"
     elif has_hls_layers(model):
@@ -274,10 +274,12 @@ def step_fifo_sizing(model, build):
             build.notes.append(f"FIFOs not sized ({reason}): FINN's depth-2 FIFOs can deadlock a branching graph")
         return model
     result = size_fifos(model, build.out, build.board.part, build.clock_ns, cache=build.out / "sim" / "cache",
-                        log=print)  # progress into finn.log
+                        search=build.cfg.fifo_sizing == "search",
+                        log=lambda *a: print(*a, flush=True))  # progress into finn.log
     write_json(build.out / "fifo_sizing.json", result)
     t = result["total"]
-    build.summary["fifo_sizing"] = {"sized": True, "deep": result["deep"], "total": t, "wall_s": result["wall_s"]}
+    build.summary["fifo_sizing"] = {"sized": True, "mode": build.cfg.fifo_sizing, "deep": result["deep"], "total": t,
+                                    "wall_s": result["wall_s"]}
     build.notes.append(f"FIFOs sized by Verilator simulation: {result['deep']} of {len(result['fifos'])} deeper than "
                        f"FINN's, {t['bits'] / 8192:.1f} KiB in all (FINN's cost for them: {t['finn_bram_18k']:.0f} "
                        f"BRAM_18K, {t['finn_uram']:.0f} URAM, {t['finn_lut']:.0f} LUT); fifo_sizing.json")

@@ -12,9 +12,9 @@ The method, on one compiled simulator whose FIFO occupancies are capped at run t
    fifo.sv's `maxcount`. That bounds what the schedule ever needs, but generously: with room everywhere the
    encoder races ahead of the decoder and the skip FIFOs fill up with almost all of both frames;
 2. shrink: depths d(s) = max(FINN's depth, ceil(s * occ) + margin) for a common factor s, searched by halving
-   and then bisection: the smallest s whose run neither deadlocks (no handshake on any port for a quarter of
-   the slowest layer's cycles per frame) nor takes more than `slack` times the cycles of step 1 (smaller skip
-   FIFOs hold the encoder back and the next frame starts later). Below it, a second search finds the largest s
+   and then bisection: the smallest s whose run neither deadlocks (no handshake on any port for twice the
+   slowest layer's cycles per frame) nor puts its frames further apart than `slack` times step 1 does (smaller
+   skip FIFOs hold the encoder back and the next frame starts later). Below it, a second search finds the largest s
    that deadlocks (runs may then take as long as they need). Last, the FIFOs on straight chains (not downstream
    of a fork and upstream of a join: `branch_fifos`), which cannot deadlock the graph, are tried at FINN's depth
    and kept there if that costs no speed;
@@ -38,6 +38,10 @@ import numpy as np
 
 from frd_q.errors import FrdError
 
+#: fifo.sv's URAM read pipeline has 3 + (2**ABITS - 1) // 8192 stages but its output queue holds 16 reads: above
+#: 65536 entries (ABITS 17) the pipeline outgrows the queue and the FIFO passes fewer than one beat per cycle (a
+#: 2**20-deep one measured 0.13 beats/cycle here). Sized FIFOs deeper than this are built in BRAM instead.
+URAM_FULL_RATE_DEPTH = 65536
 PROOF_MIXES = ((0.3, 0.3), (0.6, 0.2))  #: (source, sink) stall probabilities of the proof runs
 
 
@@ -61,7 +65,7 @@ def why_not_end_to_end(acc) -> str | None:
     summary = acc.build / "summary.json"
     sizing = json.loads(summary.read_text()).get("fifo_sizing", {}) if summary.is_file() else {}
     if branches(acc.model) and not sizing.get("sized"):
-        return "a branching graph with FINN's unsized FIFOs (built with --no-fifo-sizing)"
+        return "a branching graph with FINN's unsized FIFOs (built with --fifo-sizing off)"
     return None
 
 
@@ -94,8 +98,10 @@ def fifo_nodes(model) -> list:
     return [n for n in model.graph.node if n.op_type.startswith("StreamingFIFO")]
 
 
-def set_depths(model, hdl_dir: Path, depths: dict[str, int], part: str, clock_ns: float) -> None:
-    """Set the FIFOs' depths in `model` and regenerate their wrappers (FINN's generate_hdl) into hdl_dir/<node>/."""
+def set_depths(model, hdl_dir: Path, depths: dict[str, int], part: str, clock_ns: float,
+               ram_style: dict[str, str] | None = None) -> None:
+    """Set the FIFOs' depths (and RAM styles) in `model` and regenerate their wrappers (FINN's generate_hdl) into
+    hdl_dir/<node>/."""
     from qonnx.custom_op.registry import getCustomOp
 
     for node in fifo_nodes(model):
@@ -103,6 +109,8 @@ def set_depths(model, hdl_dir: Path, depths: dict[str, int], part: str, clock_ns
             continue
         inst = getCustomOp(node)
         inst.set_nodeattr("depth", int(depths[node.name]))
+        if ram_style is not None:
+            inst.set_nodeattr("ram_style", ram_style[node.name])
         inst.generate_hdl(model, part, clock_ns)
         wrapper = Path(inst.get_nodeattr("code_gen_dir_ipgen")) / f"{inst.get_nodeattr('gen_top_module')}.v"
         shutil.copy(wrapper, Path(hdl_dir) / node.name / wrapper.name)
@@ -126,12 +134,17 @@ def _depths(occupancy: dict[str, int], floor: dict[str, int], s: float, margin: 
 
 
 def size_fifos(model, build_dir: str | Path, part: str, clock_ns: float, frames: int = 2, margin: int = 2,
-               slack: float = 1.02, steps: int = 6, seed: int = 0, cache=None, log=None) -> dict:
-    """Size every FIFO of the code-generated `model` (changed in place, HDL regenerated); returns the record."""
+               slack: float = 1.05, steps: int = 6, search: bool = True, seed: int = 0, cache=None,
+               log=None) -> dict:
+    """Size every FIFO of the code-generated `model` (changed in place, HDL regenerated); returns the record.
+    search=False stops after step 1: every FIFO gets its occupancy with room everywhere (+ margin), under which
+    the schedule is the one just simulated, then FINN's depths are run and the proof follows."""
     from qonnx.custom_op.registry import getCustomOp
 
     from sim.rtl import Accelerator
 
+    if frames < 2:
+        raise SizingError("FIFO sizing needs at least two frames (it compares the interval between frames)")
     build_dir = Path(build_dir)
     say = log or (lambda *a: None)
     t0 = time.time()
@@ -139,8 +152,12 @@ def size_fifos(model, build_dir: str | Path, part: str, clock_ns: float, frames:
     finn_depths = {n: int(i.get_nodeattr("depth")) for n, i in insts.items()}
     branch = branch_fifos(model)
     room = {n: frames * int(np.prod(i.get_folded_output_shape()[:-1])) + 2 for n, i in insts.items()}
+    styles = {n: i.get_nodeattr("ram_style") for n, i in insts.items()}
 
-    set_depths(model, build_dir / "hdl", room, part, clock_ns)
+    # BRAM style for the search: fifo.sv's URAM read pipeline grows by one stage per 8192 entries, which makes a
+    # frame-deep FIFO slow to simulate (and to stream: its output queue holds 16 reads); the chosen depths are
+    # then generated in their own style and proved
+    set_depths(model, build_dir / "hdl", room, part, clock_ns, dict.fromkeys(insts, "block"))
     acc = Accelerator(build_dir, model=model, cache=cache, log=log)
     hls = acc.hls_layers()
     if hls:
@@ -148,14 +165,17 @@ def size_fifos(model, build_dir: str | Path, part: str, clock_ns: float, frames:
                           "simulated to size its FIFOs")
     stimulus = random_frames(acc, frames, seed)
 
-    # a capped run that goes a quarter frame without any handshake is deadlocked
-    idle = acc.expected_cycles() // 4 + 10_000
+    # deadlocked: no handshake on any port for two frames' worth of the slowest layer's cycles (a capped design may
+    # legitimately hold its inputs back until its first output, almost a frame of latency later)
+    idle = 2 * acc.expected_cycles() + 10_000
 
     def attempt(depths: dict[str, int] | None, what: str, budget: int | None = None) -> dict:
         _, stats = acc.simulate_graph(stimulus, seed=seed, probe=True, allow_stall=True, limits=depths, idle=idle,
                                       max_cycles=budget)
         outcome = {"deadlock": "deadlock", "timeout": "slower"}.get(stats.get("error"), "ok")
+        ends = stats["frame_end"][0]
         run = {"what": what, "outcome": outcome, "cycles": stats["cycles"], "wall_s": stats["wall_s"],
+               "interval": ends[-1] - ends[-2] if len(ends) > 1 else None,
                "bits": sum(depths[n] * insts[n].get_instream_width_padded() for n in depths) if depths else None}
         say(f"fifo sizing, {what}: {outcome} after {run['cycles']} cycles ({run['wall_s']:.0f} s)")
         return run | {"probe": stats["probe"]}
@@ -165,7 +185,9 @@ def size_fifos(model, build_dir: str | Path, part: str, clock_ns: float, frames:
         raise SizingError(f"{build_dir}: the design stalls even with every FIFO {frames} frames deep")
     occupancy = {n: int(first["probe"][n]) for n in insts}
     runs = [first]
-    budget = int(slack * first["cycles"]) + 1000  # a run slower than this fails the search anyway: stop it there
+    budget = 3 * first["cycles"]  # far slower than the run with room: stop there, it fails the search anyway
+
+    do_search = search
 
     def search(accept, good: float, limit: int | None) -> tuple[float, float | None]:
         """(smallest factor found acceptable, largest found not acceptable), starting below the acceptable `good` by
@@ -186,16 +208,20 @@ def size_fifos(model, build_dir: str | Path, part: str, clock_ns: float, frames:
                 f = (good * bad) ** 0.5
         return good, bad
 
-    # depths for full speed: no deadlock, and no slower than `slack` times the run with room everywhere
-    factor, slower = search(lambda r: r["outcome"] == "ok", 1.0, budget)
+    # depths for full speed: no deadlock, and frames no further apart than `slack` times with room everywhere
+    def full_speed(run):
+        return run["outcome"] == "ok" and run["interval"] <= slack * first["interval"]
+
+    factor, slower = search(full_speed, 1.0, budget) if do_search else (1.0, None)
     chosen = _depths(occupancy, finn_depths, factor, margin)
     # straight-chain FIFOs cannot deadlock the graph: keep FINN's depth for them if that costs no speed
     straight = set(insts) - branch
-    trial = attempt(_depths(occupancy, finn_depths, factor, margin, straight), "straight chains at FINN's depth",
-                    budget)
-    runs.append(trial)
-    if trial["outcome"] == "ok":
-        chosen = _depths(occupancy, finn_depths, factor, margin, straight)
+    if do_search:
+        trial = attempt(_depths(occupancy, finn_depths, factor, margin, straight), "straight chains at FINN's depth",
+                        budget)
+        runs.append(trial)
+        if full_speed(trial):
+            chosen = _depths(occupancy, finn_depths, factor, margin, straight)
     # the depths that deadlock: below `slower`, runs are allowed to take as long as they need
     deadlock = slower
     if slower is not None and not any(r.get("factor") == slower and r["outcome"] == "deadlock" for r in runs):
@@ -203,7 +229,8 @@ def size_fifos(model, build_dir: str | Path, part: str, clock_ns: float, frames:
     shallow = attempt(finn_depths, "FINN's depths")
     runs.append(shallow)
 
-    set_depths(model, build_dir / "hdl", chosen, part, clock_ns)
+    styles = {n: "block" if chosen[n] > URAM_FULL_RATE_DEPTH and s == "auto" else s for n, s in styles.items()}
+    set_depths(model, build_dir / "hdl", chosen, part, clock_ns, styles)
     acc = Accelerator(build_dir, model=model, cache=cache, log=log)
     for k, (s_in, s_out) in enumerate(PROOF_MIXES):
         _, stats = acc.simulate_graph(stimulus, s_in, s_out, seed + 100 + k, allow_stall=True)
@@ -219,6 +246,7 @@ def size_fifos(model, build_dir: str | Path, part: str, clock_ns: float, frames:
         rows.append({"fifo": n, "branch": n in branch, "from": _neighbour(model, n, "producer"),
                      "to": _neighbour(model, n, "consumer"),
                      "width": width, "finn_depth": finn_depths[n], "occupancy": occupancy[n], "depth": chosen[n],
+                     "ram_style": styles[n],
                      "bits": chosen[n] * width, "finn_bram_18k": float(inst.bram_estimation(part)),
                      "finn_uram": float(inst.uram_estimation(part)), "finn_lut": float(inst.lut_estimation(part))})
     total = {k: sum(r[k] for r in rows) for k in ("bits", "finn_bram_18k", "finn_uram", "finn_lut")}
@@ -227,7 +255,8 @@ def size_fifos(model, build_dir: str | Path, part: str, clock_ns: float, frames:
     return {"method": "Verilator: occupancy with room everywhere, then the smallest common fraction of it that "
                       "neither deadlocks nor slows the stream", "frames": frames, "margin": margin, "slack": slack,
             "factor": factor, "slower_factor": slower, "deadlock_factor": deadlock,
-            "bits_at": {f"x{f:.4g}": r["bits"] for r in runs if (f := r.get("factor")) in (factor, slower, deadlock)},
+            "bits_at": {f"x{f:.4g}": r["bits"] for r in runs
+                        if (f := r.get("factor")) is not None and f in (factor, slower, deadlock)},
             "finn_depths": shallow["outcome"], "fifos": rows, "total": total, "runs": runs,
             "branch": len(branch), "deep": sum(1 for r in rows if r["depth"] > r["finn_depth"]),
             "wall_s": round(time.time() - t0, 1)}

@@ -96,6 +96,13 @@ FIXES = [
     ),
     Fix("fifo/hdl/fifo.sv", "uses of the former ABITS struct (1/2)", "ABITS.lo", "ABITS_LO"),
     Fix("fifo/hdl/fifo.sv", "uses of the former ABITS struct (2/2)", "ABITS.hi", "ABITS_HI"),
+    # the BRAM/URAM read pipeline shifts unpacked arrays by concatenating a slice; Verilator 5.048 stops with an
+    # internal error ("Unexpected Call") on it once the FIFO is deep enough for URAM: the same shifts as loops
+    *(Fix("fifo/hdl/fifo.sv", f"read pipeline shift of {reg} as a loop", f"{reg} <= {{ {reg}[1:PIPE_DEPTH-1], {last} }};",
+          f"begin for(int unsigned i = 0; i < PIPE_DEPTH-1; i++) {reg}[i] <= {reg}[i+1]; "
+          f"{reg}[PIPE_DEPTH-1] <= {last}; end")
+      for reg, last in (("ODatLo", "MemLo[rd_ptr_lo]"), ("ODatHi", "MemHi[rd_ptr_hi]"),
+                        ("OSelLo", "!RdPtr[$left(RdPtr)]"), ("OVld", "drain"))),
     Fix(
         "mvu/add_multi.sv",
         "Verilator rejects a constant function declared under generate (IEEE 1800-2023 13.4.3): the adder tree's "

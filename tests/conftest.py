@@ -91,7 +91,7 @@ def siamese_build(tmp_path_factory, tiny_checkpoint):
     from hw.flow import BuildConfig, run_flow
 
     out = tmp_path_factory.mktemp("build") / "zcu104"
-    return out, run_flow(BuildConfig(checkpoint=tiny_checkpoint, board="ZCU104", out=out, fifo_sizing=False),
+    return out, run_flow(BuildConfig(checkpoint=tiny_checkpoint, board="ZCU104", out=out, fifo_sizing="off"),
                          log=lambda *a, **k: None)
 
 

@@ -14,18 +14,18 @@ from sim.hil import stream_tile
 pytestmark = pytest.mark.hil
 
 
-def _sized_build(tmp_path_factory, checkpoint, tile):
+def _sized_build(tmp_path_factory, checkpoint, tile, sizing):
     from hw.flow import BuildConfig, run_flow
 
     out = tmp_path_factory.mktemp("sized") / f"zcu104_{tile}"
-    return out, run_flow(BuildConfig(checkpoint=checkpoint, board="ZCU104", out=out, tile=tile),
+    return out, run_flow(BuildConfig(checkpoint=checkpoint, board="ZCU104", out=out, tile=tile, fifo_sizing=sizing),
                          log=lambda *a, **k: None)
 
 
 @pytest.fixture(scope="module")
 def siamese_64(tmp_path_factory, tiny_checkpoint):
-    """The tiny Siamese W4A4 student built for 64x64 crops, FIFOs sized by the flow."""
-    return _sized_build(tmp_path_factory, tiny_checkpoint, 64)
+    """The tiny Siamese W4A4 student built for 64x64 crops, FIFOs sized by the flow's search."""
+    return _sized_build(tmp_path_factory, tiny_checkpoint, 64, "search")
 
 
 def _tiles(real_cd, size, n):
@@ -68,7 +68,8 @@ def test_real_crops_are_bit_exact_under_backpressure(siamese_64, real_cd, in_sta
 
 @pytest.mark.slow
 def test_full_tile_is_bit_exact_under_backpressure(tmp_path_factory, tiny_checkpoint, real_cd):
-    out, summary = _sized_build(tmp_path_factory, tiny_checkpoint, 256)
+    # "room": one sizing run at 256x256 (the search takes about ten minutes here), then the proof runs
+    out, summary = _sized_build(tmp_path_factory, tiny_checkpoint, 256, "room")
     assert summary["hdl"]["hls_layers"] == [] and summary["fifo_sizing"]["sized"]
     (key, a, b), = _tiles(real_cd, 256, 1)
     r = stream_tile(out, a, b, in_stall=0.3, out_stall=0.3, seed=5)

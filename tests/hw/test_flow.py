@@ -40,7 +40,7 @@ def test_siamese_flow_writes_every_output(siamese_build):
     kinds = {n.rsplit("_", 1)[0] for n in summary["hdl"]["rtl_layers"]}
     assert {"MVAU_rtl", "DuplicateStreams_rtl", "StreamingConcat_rtl", "ElementwiseAbsDiff_rtl", "Pool_rtl",
             "UpsampleNearestNeighbour_rtl"} <= kinds
-    assert summary["fifo_sizing"] == {"sized": False, "reason": "switched off (--no-fifo-sizing)"}
+    assert summary["fifo_sizing"] == {"sized": False, "reason": "switched off (--fifo-sizing off)"}
 
 
 def test_early_fusion_student_is_all_rtl(early_build):

@@ -193,7 +193,7 @@ def test_rtl_mvau_with_simd_equal_mw_loses_results_under_backpressure(siamese_bu
     out = tmp_path / "b"
     shutil.copytree(built, out, ignore=shutil.ignore_patterns("sim"))
     summary = run_flow(BuildConfig(checkpoint="unused", board="ZCU104", out=out, folding=tmp_path / "folding.json",
-                                   fifo_sizing=False, start_step="folding", stop_step="codegen"),
+                                   fifo_sizing="off", start_step="folding", stop_step="codegen"),
                        log=lambda *a, **k: None)
     unfolded = summary["folding"].get("mvau_simd_equals_mw")
     assert unfolded == ["MVAU_rtl_0"]
