@@ -115,6 +115,9 @@ def run_flow(cfg: BuildConfig, log=print) -> dict:
         if not previous.is_file():
             raise ConfigError(f"{previous}: cannot resume at {cfg.start_step}, the previous step's model is missing")
         model = ModelWrapper(str(previous))
+        for stale in (cfg.out / "intermediate").glob("*.onnx"):  # the models of the steps about to run again
+            if int(stale.name[:2]) >= first:
+                stale.unlink()
     if first > 0 and (cfg.out / "summary.json").is_file():  # resuming: keep what the earlier steps recorded
         build.summary.update(json.loads((cfg.out / "summary.json").read_text()))
         build.summary.pop("stopped_before", None)

@@ -83,13 +83,15 @@ def _finding(layer: str, op_type: str, got: np.ndarray, want: np.ndarray, gap: f
 
 
 def first_rtl_difference(acc, chain: list[str], ref: dict, hw_model=None, hw_nodes: dict | None = None) -> dict | None:
-    """Simulate each layer of `chain` alone on its python-execution input; the first layer whose output differs."""
+    """Simulate each layer of `chain` alone on its python-execution inputs (`ref`: {tensor: value} from
+    Accelerator.reference); the first layer whose output differs."""
     for name in chain:
-        x, want = ref[name]
-        (got,), _ = acc.simulate([name], [x])
-        want = want.reshape(got.shape)
-        if np.array_equal(got, want):
+        found = acc.check([name], ref)
+        if not found["mismatches"]:
             continue
+        tensor, got = next((t, g) for t, g in found["outputs"].items() if (g != ref[t].reshape(g.shape)).any())
+        want = ref[tensor].reshape(got.shape)
+        x = ref[acc.nodes[name].input[0]]
         gap = None
         if hw_model is not None and hw_nodes and name in hw_nodes:
             gap = threshold_gap(hw_model, hw_nodes[name], x.reshape(got.shape[:-1] + (-1,)), got != want)

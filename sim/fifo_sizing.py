@@ -138,7 +138,7 @@ def size_fifos(model, build_dir: str | Path, part: str, clock_ns: float, frames:
                log=None) -> dict:
     """Size every FIFO of the code-generated `model` (changed in place, HDL regenerated); returns the record.
     search=False stops after step 1: every FIFO gets its occupancy with room everywhere (+ margin), under which
-    the schedule is the one just simulated, then FINN's depths are run and the proof follows."""
+    the schedule is the one just simulated; one proof run follows (FINN's depths are not run)."""
     from qonnx.custom_op.registry import getCustomOp
 
     from sim.rtl import Accelerator
@@ -226,13 +226,14 @@ def size_fifos(model, build_dir: str | Path, part: str, clock_ns: float, frames:
     deadlock = slower
     if slower is not None and not any(r.get("factor") == slower and r["outcome"] == "deadlock" for r in runs):
         _, deadlock = search(lambda r: r["outcome"] != "deadlock", slower, None)
-    shallow = attempt(finn_depths, "FINN's depths")
-    runs.append(shallow)
+    shallow = attempt(finn_depths, "FINN's depths") if do_search else {"outcome": "not run"}
+    if do_search:
+        runs.append(shallow)
 
     styles = {n: "block" if chosen[n] > URAM_FULL_RATE_DEPTH and s == "auto" else s for n, s in styles.items()}
     set_depths(model, build_dir / "hdl", chosen, part, clock_ns, styles)
     acc = Accelerator(build_dir, model=model, cache=cache, log=log)
-    for k, (s_in, s_out) in enumerate(PROOF_MIXES):
+    for k, (s_in, s_out) in enumerate(PROOF_MIXES if do_search else PROOF_MIXES[:1]):
         _, stats = acc.simulate_graph(stimulus, s_in, s_out, seed + 100 + k, allow_stall=True)
         runs.append({"what": f"proof, stalls {s_in}/{s_out}", "outcome": stats.get("error") or "ok",
                      "cycles": stats["cycles"], "wall_s": stats["wall_s"], "stall": [s_in, s_out], "proof": True})

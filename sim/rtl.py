@@ -1,7 +1,7 @@
 """RTL simulation of a flows/build.py accelerator with Verilator: whole chains, or one layer at a time.
 
     acc = Accelerator("build/ZCU104")              # reads intermediate/*_codegen.onnx and hdl/
-    ref = acc.reference(partition, context)        # per-node (input, output) from the python execution
+    ref = acc.reference(partition, context)        # {codegen tensor: value} from the python execution
     out, stats = acc.simulate(acc.chains()[0], [x])  # a straight run of RTL layers, one frame per input tensor
 
 The code-generated graph holds every layer FINN will put on the chip, including the FIFOs and width converters
@@ -139,8 +139,9 @@ class Accelerator:
     def compute_layers(self) -> list[str]:
         return [n.name for n in self.model.graph.node if not n.op_type.startswith(PASS_THROUGH)]
 
-    def reference(self, partition, context: dict) -> dict[str, tuple[np.ndarray, np.ndarray]]:
-        """{codegen node: (input, output)} from the python execution `context` of the partition model `partition`."""
+    def reference(self, partition, context: dict) -> dict[str, np.ndarray]:
+        """{codegen tensor: value, in stream order} from the python execution `context` of the partition model
+        `partition` (FIFOs and width converters pass their input through)."""
         hw_nodes = list(partition.graph.node)
         compute = self.compute_layers()
         if len(hw_nodes) != len(compute):
@@ -150,7 +151,6 @@ class Accelerator:
         for inp, hw_inp in zip(self.model.graph.input, partition.graph.input):
             produced[inp.name] = context[hw_inp.name]
         pairs = dict(zip(compute, hw_nodes))
-        ref = {}
         for node in self.model.graph.node:
             if node.name in pairs:
                 hw = pairs[node.name]
@@ -161,11 +161,9 @@ class Accelerator:
                                       f"({hw.op_type})")
                 for o, hw_o in zip(node.output, hw.output):
                     produced[o] = self.stream_order(node.name, context[hw_o])
-                ref[node.name] = (produced[node.input[0]], produced[node.output[0]])
             else:  # FIFO / width converter: the stream passes unchanged
                 produced[node.output[0]] = produced[node.input[0]]
-                ref[node.name] = (produced[node.input[0]], produced[node.input[0]])
-        return ref
+        return produced
 
     def stream_order(self, name: str, x: np.ndarray) -> np.ndarray:
         """The python execution's output of layer `name`, its elements reordered as the layer streams them.
@@ -242,27 +240,33 @@ class Accelerator:
     def hls_layers(self) -> list[str]:
         return [n.name for n in self.model.graph.node if n.name not in self.layers]
 
+    def open_streams(self, names: list[str]) -> tuple[list[str], list[str]]:
+        """The tensors entering and leaving the layers `names`, in the order of their top's ports: the graph's
+        inputs and outputs for the whole graph, else in layer order."""
+        if set(names) == set(self.nodes):
+            return [i.name for i in self.model.graph.input], [o.name for o in self.model.graph.output]
+        layers = [self.layers[n] for n in names]
+        produced = {t for layer in layers for t in layer.outputs}
+        consumed = {t for layer in layers for t in layer.inputs}
+        return ([t for layer in layers for t in layer.inputs if t not in produced],
+                [t for layer in layers for t in layer.outputs if t not in consumed])
+
     def compile(self, names: list[str], probe: bool = False) -> tuple[Path, Path, list[Stream], list[Stream], TopPorts]:
         """(simulator, run folder with its data files, input streams, output streams, top ports) of the layers
         `names`, wired as the graph wires them; the whole graph's top ports follow the graph's inputs and outputs."""
         layers, data = self._canonical(names)
         lib = self._prepare()
         whole = set(names) == set(self.nodes)
-        inputs = [i.name for i in self.model.graph.input] if whole else None
-        outputs = [o.name for o in self.model.graph.output] if whole else None
+        top_in, top_out = self.open_streams(names)
         text_key = hashlib.sha256("".join(p.read_text() for layer in layers for p in layer.sources).encode())
         text_key.update(f"{names if whole else ''}{probe}".encode())
         top = self.sim_dir / "tops" / f"{text_key.hexdigest()[:16]}.sv"
-        ports = write_top(layers, top, inputs=inputs, outputs=outputs, probe=probe)
+        ports = write_top(layers, top, inputs=top_in, outputs=top_out, probe=probe)
         sources = list(lib)
         for layer in layers:
             sources += [s for s in layer.sources if s not in sources]
         by_input = {t: (name, k) for name, layer in zip(names, layers) for k, t in enumerate(layer.inputs)}
         by_output = {t: (name, j) for name, layer in zip(names, layers) for j, t in enumerate(layer.outputs)}
-        consumed = set(by_input)
-        produced = set(by_output)
-        top_in = inputs or [t for layer in layers for t in layer.inputs if t not in produced]
-        top_out = outputs or [t for layer in layers for t in layer.outputs if t not in consumed]
         ins = [_stream(self.insts[by_input[t][0]], "in", by_input[t][1]) for t in top_in]
         outs = [_stream(self.insts[by_output[t][0]], "out", by_output[t][1]) for t in top_out]
         exe = verilator.compile_top(sources, top, ports, self.cache, log=self.log)
@@ -301,6 +305,16 @@ class Accelerator:
         returns (output tensors, stats)."""
         frames, stats = self.run(names, [[x] for x in inputs], in_stall, out_stall, seed)
         return [f[0] for f in frames], stats
+
+    def check(self, names: list[str], tensors: dict[str, np.ndarray], in_stall: float = 0.0, out_stall: float = 0.0,
+              seed: int = 1) -> dict:
+        """The layers `names` fed their python-execution inputs (`tensors`, from `reference`), every output compared
+        with the python execution: {mismatches, elements, outputs (tensor: simulated value), stats}."""
+        ins, outs = self.open_streams(names)
+        frames, stats = self.run(names, [[tensors[t] for t in ins]], in_stall, out_stall, seed)
+        got = dict(zip(outs, frames[0]))
+        bad = sum(int((g != tensors[t].reshape(g.shape)).sum()) for t, g in got.items())
+        return {"mismatches": bad, "elements": sum(g.size for g in got.values()), "outputs": got, "stats": stats}
 
     def simulate_graph(self, frames: list[list[np.ndarray]], in_stall: float = 0.0, out_stall: float = 0.0,
                        seed: int = 1, **kw) -> tuple[list[list[np.ndarray]], dict]:

@@ -68,10 +68,20 @@ def test_real_crops_are_bit_exact_under_backpressure(siamese_64, real_cd, in_sta
 
 @pytest.mark.slow
 def test_full_tile_is_bit_exact_under_backpressure(tmp_path_factory, tiny_checkpoint, real_cd):
-    # "room": one sizing run at 256x256 (the search takes about ten minutes here), then the proof runs
+    # "room": one sizing run at 256x256 (the search takes about ten minutes here), then one proof run
     out, summary = _sized_build(tmp_path_factory, tiny_checkpoint, 256, "room")
     assert summary["hdl"]["hls_layers"] == [] and summary["fifo_sizing"]["sized"]
     (key, a, b), = _tiles(real_cd, 256, 1)
     r = stream_tile(out, a, b, in_stall=0.3, out_stall=0.3, seed=5)
     assert r["elements"] >= 256 * 256 and r["mismatches"] == 0, (key, r)
     print(f"\n256x256 tile, stalls 0.3/0.3: {r['cycles']} cycles, {r['wall_s']} s simulated")
+
+
+def test_verify_runs_the_sized_siamese_build_end_to_end(siamese_64, real_cd):
+    from sim.verify import verify
+
+    out, _ = siamese_64
+    report = verify(out, real_cd, limit=2, levels=("torch", "rtl"), in_stall=0.3, out_stall=0.3)
+    assert report["rtl"]["end_to_end"] and report["rtl"]["python_only"] == []
+    for r in report["levels"]:
+        assert r["tiles"] == 2 and r["mismatches"] == 0 and r["first_layer"] is None, r
