@@ -201,7 +201,6 @@ class Pool_rtl(FrdRTLBackend, Pool):
 
 
 OPS = (DuplicateStreams_rtl, StreamingConcat_rtl, ElementwiseAbsDiff_rtl, UpsampleNearestNeighbour_rtl, Pool_rtl)
-CORES = tuple(cls.CORE for cls in OPS)
 
 
 def unsupported(node, inst) -> str | None:

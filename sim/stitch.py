@@ -46,8 +46,6 @@ class Layer:
     op_type: str
     module: str
     ports: list[Port]
-    in_bits: int  # padded in0_V width
-    out_bits: int  # padded out0_V width
     sources: list[Path]  # generated files of this node (wrappers, impl)
     data_files: list[Path]  # $readmemh files read at run time (thresholds, weights)
     weight_module: str | None = None  # memstream wrapper module feeding in1_V
@@ -123,8 +121,7 @@ def rtl_layers(model, hdl_dir: str | Path) -> dict[str, Layer]:
         data = [p for p in files if p.suffix == ".dat"]
         wrapper = _top_file(node, sources)
         streamed = [i for i in node.input if i and model.get_initializer(i) is None]
-        layer = Layer(node.name, node.op_type, node.name, module_ports(wrapper, node.name),
-                      inst.get_instream_width_padded(0), inst.get_outstream_width_padded(0), sources, data,
+        layer = Layer(node.name, node.op_type, node.name, module_ports(wrapper, node.name), sources, data,
                       inputs=streamed, outputs=list(node.output),
                       in_widths=[inst.get_instream_width_padded(k) for k in range(len(streamed))],
                       out_widths=[inst.get_outstream_width_padded(j) for j in range(len(node.output))])

@@ -42,7 +42,7 @@ PORTS = [Port(n, d) for n, d in [("ap_clk", "input"), ("ap_rst_n", "input"), ("s
 
 
 def _layer(name, inputs, outputs, w_in=8, w_out=8, op="Thing_rtl"):
-    return Layer(name, op, name, PORTS, w_in, w_out, [], [], inputs=inputs, outputs=outputs,
+    return Layer(name, op, name, PORTS, [], [], inputs=inputs, outputs=outputs,
                  in_widths=[w_in] * len(inputs), out_widths=[w_out] * len(outputs))
 
 
@@ -66,11 +66,11 @@ def _streams(n_in, n_out, fifo=False):
 
 
 def test_write_top_wires_a_fork_and_a_join_by_tensor(tmp_path):
-    fork = Layer("dup", "DuplicateStreams_rtl", "dup", _streams(1, 2), 8, 8, [], [], inputs=["x"], outputs=["p", "q"],
+    fork = Layer("dup", "DuplicateStreams_rtl", "dup", _streams(1, 2), [], [], inputs=["x"], outputs=["p", "q"],
                  in_widths=[8], out_widths=[8, 8])
-    fifo = Layer("fifo", "StreamingFIFO_rtl", "fifo", _streams(1, 1, fifo=True), 8, 8, [], [], inputs=["q"],
+    fifo = Layer("fifo", "StreamingFIFO_rtl", "fifo", _streams(1, 1, fifo=True), [], [], inputs=["q"],
                  outputs=["q2"], in_widths=[8], out_widths=[8])
-    join = Layer("cat", "StreamingConcat_rtl", "cat", _streams(2, 1), 8, 8, [], [], inputs=["q2", "p"], outputs=["y"],
+    join = Layer("cat", "StreamingConcat_rtl", "cat", _streams(2, 1), [], [], inputs=["q2", "p"], outputs=["y"],
                  in_widths=[8, 8], out_widths=[8])
     ports = write_top([fork, fifo, join], tmp_path / "t.sv", probe=True)
     text = (tmp_path / "t.sv").read_text()
