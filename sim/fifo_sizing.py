@@ -187,9 +187,7 @@ def size_fifos(model, build_dir: str | Path, part: str, clock_ns: float, frames:
     runs = [first]
     budget = 3 * first["cycles"]  # far slower than the run with room: stop there, it fails the search anyway
 
-    do_search = search
-
-    def search(accept, good: float, limit: int | None) -> tuple[float, float | None]:
+    def shrink(accept, good: float, limit: int | None) -> tuple[float, float | None]:
         """(smallest factor found acceptable, largest found not acceptable), starting below the acceptable `good` by
         halving, then bisecting."""
         bad, f = None, good / 2
@@ -212,11 +210,11 @@ def size_fifos(model, build_dir: str | Path, part: str, clock_ns: float, frames:
     def full_speed(run):
         return run["outcome"] == "ok" and run["interval"] <= slack * first["interval"]
 
-    factor, slower = search(full_speed, 1.0, budget) if do_search else (1.0, None)
+    factor, slower = shrink(full_speed, 1.0, budget) if search else (1.0, None)
     chosen = _depths(occupancy, finn_depths, factor, margin)
     # straight-chain FIFOs cannot deadlock the graph: keep FINN's depth for them if that costs no speed
     straight = set(insts) - branch
-    if do_search:
+    if search:
         trial = attempt(_depths(occupancy, finn_depths, factor, margin, straight), "straight chains at FINN's depth",
                         budget)
         runs.append(trial)
@@ -225,15 +223,15 @@ def size_fifos(model, build_dir: str | Path, part: str, clock_ns: float, frames:
     # the depths that deadlock: below `slower`, runs are allowed to take as long as they need
     deadlock = slower
     if slower is not None and not any(r.get("factor") == slower and r["outcome"] == "deadlock" for r in runs):
-        _, deadlock = search(lambda r: r["outcome"] != "deadlock", slower, None)
-    shallow = attempt(finn_depths, "FINN's depths") if do_search else {"outcome": "not run"}
-    if do_search:
+        _, deadlock = shrink(lambda r: r["outcome"] != "deadlock", slower, None)
+    shallow = attempt(finn_depths, "FINN's depths") if search else {"outcome": "not run"}
+    if search:
         runs.append(shallow)
 
     styles = {n: "block" if chosen[n] > URAM_FULL_RATE_DEPTH and s == "auto" else s for n, s in styles.items()}
     set_depths(model, build_dir / "hdl", chosen, part, clock_ns, styles)
     acc = Accelerator(build_dir, model=model, cache=cache, log=log)
-    for k, (s_in, s_out) in enumerate(PROOF_MIXES if do_search else PROOF_MIXES[:1]):
+    for k, (s_in, s_out) in enumerate(PROOF_MIXES if search else PROOF_MIXES[:1]):
         _, stats = acc.simulate_graph(stimulus, s_in, s_out, seed + 100 + k, allow_stall=True)
         runs.append({"what": f"proof, stalls {s_in}/{s_out}", "outcome": stats.get("error") or "ok",
                      "cycles": stats["cycles"], "wall_s": stats["wall_s"], "stall": [s_in, s_out], "proof": True})
