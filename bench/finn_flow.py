@@ -3,7 +3,7 @@
     .venv/bin/python bench/finn_flow.py --checkpoint runs/student_w4a4/best.pt [--board ZCU104] [--tiles 3]
 
 Builds into a temporary folder (deleted afterwards), prints seconds per flow step and the mean seconds per 256x256
-tile of hw.check.check_hw_graph (python execution of the accelerator graph + the PyTorch integer reference) on the
+tile of sim.check.check_hw_graph (python execution of the accelerator graph + the PyTorch integer reference) on the
 first --tiles tiles of ../shared/data/real_cd.
 """
 
@@ -26,7 +26,7 @@ def main() -> None:
     args = p.parse_args()
     logging.getLogger("torch.utils.cpp_extension").setLevel(logging.ERROR)
     warnings.filterwarnings("ignore")
-    from hw.check import check_hw_graph
+    from sim.check import check_hw_graph
     from hw.flow import BuildConfig, run_flow
 
     with tempfile.TemporaryDirectory() as tmp:
@@ -34,7 +34,7 @@ def main() -> None:
         t0 = time.perf_counter()
         summary = run_flow(BuildConfig(checkpoint=args.checkpoint, board=args.board, out=out), log=lambda *a, **k: None)
         total = time.perf_counter() - t0
-        for step, seconds in summary["steps"].items():
+        for step, seconds in summary.steps.items():
             print(f"{step:<20} {seconds:7.1f} s")
         print(f"{'flow total':<20} {total:7.1f} s")
         t0 = time.perf_counter()

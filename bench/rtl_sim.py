@@ -27,7 +27,7 @@ def main() -> None:
     warnings.filterwarnings("ignore")
     from frd_q.config import DataSource
     from frd_q.data.dataset import load_pairs, scan_root
-    from hw.check import iter_tiles
+    from frd_q.data.dataset import iter_tiles
     from hw.finn_env import finn_session
     from sim.hil import _accelerator, stream_tile, throughput
 

@@ -11,6 +11,6 @@ from __future__ import annotations
 import sys
 
 if __name__ == "__main__":
-    from frd_q.cli import main
+    from frd_q.apps.cli import main
 
     sys.exit(main(["verify", *sys.argv[1:]]))

@@ -7,7 +7,7 @@ Package map:
   frd_q.train    losses, checkpoints, the training loop
   frd_q.metrics  change-class metrics accumulated over pixels
   frd_q.infer    full-image tiled inference, evaluation and prediction
-  frd_q.cli      the `frd-q` command
+  frd_q.apps.cli      the `frd-q` command
 """
 
 __version__ = "0.1.0"

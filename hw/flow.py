@@ -13,11 +13,11 @@ asked for explicitly with stop_step).
 from __future__ import annotations
 
 import contextlib
-import json
 import logging
 import shutil
 import time
 from dataclasses import asdict, dataclass, field
+from enum import Enum
 from pathlib import Path
 
 from qonnx.core.modelwrapper import ModelWrapper
@@ -25,11 +25,11 @@ from qonnx.core.modelwrapper import ModelWrapper
 from frd_q.errors import ConfigError, FrdError
 from frd_q.fsutil import write_json
 from hw.boards import Board, get_board
+from hw.buildfolder import TIMES, BuildFolder, BuildSummary
+from hw.fifo_sizing import FifoSizing
 from hw.finn_env import finn_session
-from hw.steps import STEP_NAMES, STEPS, TOOL_STEPS, has_hls_layers
-
-
-FIFO_SIZING = ("search", "room", "off")
+from hw.graph import has_hls_layers
+from hw.steps import STEP_NAMES, STEPS, TOOL_STEPS
 
 
 class FlowError(FrdError):
@@ -47,9 +47,7 @@ class BuildConfig:
     clock_ns: float | None = None  #: clock period; None: the board's default
     fit_limit: float = 0.9  #: a design fits when every estimated resource is at most this share of the board's
     mvau_wwidth_max: int = 288  #: widest MVAU weight stream (PE * SIMD * weight bits) folding may use (FINN: 36)
-    #: FIFOs of a branching graph, by Verilator simulation (fifo_sizing step): "search" (smallest full-speed depths,
-    #: and the depths that deadlock), "room" (the occupancy with room everywhere: one run, no search), or "off"
-    fifo_sizing: str = "search"
+    fifo_sizing: FifoSizing = FifoSizing.SEARCH  #: FIFOs of a branching graph (fifo_sizing step)
     start_step: str | None = None  #: resume from this step (reads the previous step's intermediate model)
     stop_step: str | None = None  #: stop after this step; None: as far as the installed tools allow
     overwrite: bool = False  #: allow writing into a non-empty output folder when not resuming
@@ -63,8 +61,11 @@ class BuildConfig:
                 raise ConfigError(f"{name} {value!r} is not a step; steps: {', '.join(STEP_NAMES)}")
         if self.target_fps is not None and self.target_fps <= 0:
             raise ConfigError(f"target FPS must be positive, got {self.target_fps}")
-        if self.fifo_sizing not in FIFO_SIZING:
-            raise ConfigError(f"fifo_sizing {self.fifo_sizing!r}: choose one of {', '.join(FIFO_SIZING)}")
+        try:
+            self.fifo_sizing = FifoSizing(self.fifo_sizing)
+        except ValueError:
+            raise ConfigError(f"fifo_sizing {self.fifo_sizing!r}: choose one of "
+                              f"{', '.join(m.value for m in FifoSizing)}") from None
         if self.target_fps is not None and self.folding is not None:
             raise ConfigError("give either a target FPS or a folding file, not both")
 
@@ -75,12 +76,16 @@ class Build:
 
     cfg: BuildConfig
     board: Board
-    summary: dict = field(default_factory=dict)
+    summary: BuildSummary = field(default_factory=BuildSummary)
     notes: list[str] = field(default_factory=list)  #: messages for the user, printed after the step
 
     @property
     def out(self) -> Path:
         return self.cfg.out
+
+    @property
+    def folder(self) -> BuildFolder:
+        return BuildFolder(self.cfg.out, must_exist=False)
 
     @property
     def clock_ns(self) -> float:
@@ -91,13 +96,10 @@ class Build:
         return FlowError(message)
 
 
-def _intermediate(out: Path, index: int, name: str) -> Path:
-    return out / "intermediate" / f"{index:02d}_{name}.onnx"
-
-
-def run_flow(cfg: BuildConfig, log=print) -> dict:
+def run_flow(cfg: BuildConfig, log=print) -> BuildSummary:
     board = get_board(cfg.board)
     build = Build(cfg, board)
+    folder = build.folder
     first = STEP_NAMES.index(cfg.start_step) if cfg.start_step else 0
     last = STEP_NAMES.index(cfg.stop_step) if cfg.stop_step else len(STEPS) - 1
     if first > last:
@@ -108,51 +110,49 @@ def run_flow(cfg: BuildConfig, log=print) -> dict:
         shutil.rmtree(cfg.out)
     if first == 0 and not cfg.checkpoint.is_file():
         raise ConfigError(f"{cfg.checkpoint}: checkpoint not found")
-    (cfg.out / "intermediate").mkdir(parents=True, exist_ok=True)
+    folder.intermediate.mkdir(parents=True, exist_ok=True)
     model = None
     if first > 0:
-        previous = _intermediate(cfg.out, first - 1, STEP_NAMES[first - 1])
+        previous = folder.step_model_path(first - 1, STEP_NAMES[first - 1])
         if not previous.is_file():
             raise ConfigError(f"{previous}: cannot resume at {cfg.start_step}, the previous step's model is missing")
         model = ModelWrapper(str(previous))
-        for stale in (cfg.out / "intermediate").glob("*.onnx"):  # the models of the steps about to run again
-            if int(stale.name[:2]) >= first:
-                stale.unlink()
-    if first > 0 and (cfg.out / "summary.json").is_file():  # resuming: keep what the earlier steps recorded
-        build.summary.update(json.loads((cfg.out / "summary.json").read_text()))
-        build.summary.pop("stopped_before", None)
-        build.summary.pop("stop_reason", None)
-    build.summary.update(board=asdict(board), clock_ns=build.clock_ns, config=_jsonable(asdict(cfg)))
-    times = build.summary.setdefault("steps", {})
+        folder.drop_models_from(first)  # the models of the steps about to run again
+    if first > 0 and folder.summary_path.is_file():  # resuming: keep what the earlier steps recorded
+        build.summary = folder.summary
+        build.summary.stopped_before = build.summary.stop_reason = None
+    build.summary.board, build.summary.clock_ns = asdict(board), build.clock_ns
+    build.summary.config = _jsonable(asdict(cfg))
+    times = build.summary.steps
     with finn_session(cfg.out / "finn_tmp"):
         for index in range(first, last + 1):
             name, step = STEPS[index]
             tool = TOOL_STEPS.get(name)
             if tool and shutil.which(tool) is None and _needs_tool(name, model) and cfg.stop_step is None:
-                build.summary["stopped_before"] = name
-                build.summary["stop_reason"] = f"{tool} not on PATH"
+                build.summary.stopped_before = name
+                build.summary.stop_reason = f"{tool} not on PATH"
                 log(f"[{index + 1}/{len(STEPS)}] {name}: needs {tool}, which is not on PATH: stopping here "
                     f"(everything up to code generation is in {cfg.out})")
                 break
             log(f"[{index + 1}/{len(STEPS)}] {name} ...", end="", flush=True)
             t0 = time.time()
             try:
-                with _finn_output_to(cfg.out / "finn.log"):
+                with _finn_output_to(folder.path / "finn.log"):
                     print(f"==== {name}", flush=True)
                     model = step(model, build)
             except FrdError:
                 log(" failed")
                 raise
             times[name] = round(time.time() - t0, 2)
-            model.save(str(_intermediate(cfg.out, index, name)))
+            model.save(str(folder.step_model_path(index, name)))
             log(f" {times[name]:.1f} s")
             for note in build.notes:
                 log(f"  note: {note}")
-            build.summary.setdefault("notes", []).extend(build.notes)
+            build.summary.notes.extend(build.notes)
             build.notes.clear()
-            write_json(cfg.out / "time_per_step.json", times)
-    build.summary["completed"] = [n for n in STEP_NAMES if n in times]
-    write_json(cfg.out / "summary.json", build.summary)
+            write_json(folder.path / TIMES, times)
+    build.summary.completed = [n for n in STEP_NAMES if n in times]
+    folder.write_summary(build.summary)
     return build.summary
 
 
@@ -179,4 +179,4 @@ def _needs_tool(step: str, model) -> bool:
 
 
 def _jsonable(d: dict) -> dict:
-    return {k: str(v) if isinstance(v, Path) else v for k, v in d.items()}
+    return {k: str(v) if isinstance(v, Path) else v.value if isinstance(v, Enum) else v for k, v in d.items()}

@@ -161,5 +161,5 @@ def apply_folding(model, build):
     model = model.transform(MinimizeWeightBitWidth())
     model = model.transform(MinimizeAccumulatorWidth())
     extract_model_config_to_json(model, str(build.out / "folding_config.json"), FOLDING_ATTRS)
-    build.summary["folding"] = info
+    build.summary.folding = info
     return model

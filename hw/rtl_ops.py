@@ -58,7 +58,7 @@ class FrdRTLBackend(RTLBackend):
     def execute_node(self, context, graph):
         if self.get_nodeattr("exec_mode") == "rtlsim":
             raise FrdError(f"{self.onnx_node.name}: FINN's rtlsim needs Vivado XSI; simulate the generated RTL with "
-                           "sim.rtl.Accelerator (Verilator) instead")
+                           "hw.rtlsim.accelerator.Accelerator (Verilator) instead")
         finn_op = next(c for c in type(self).__mro__ if not issubclass(c, RTLBackend) and "execute_node" in vars(c))
         finn_op.execute_node(self, context, graph)  # the FINN op's own python execution
 

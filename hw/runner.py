@@ -12,52 +12,44 @@ build/DIR` uses it; the decisions are the accelerator's, not the PyTorch model's
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import numpy as np
 
 from frd_q.errors import ConfigError
+from frd_q.export.qonnx import graph_feed
+from frd_q.export.reference import head_logits
+from frd_q.train.checkpoint import load_model
+from hw.buildfolder import BuildFolder
+from hw.execute import execute
+from hw.finn_env import finn_session
 
 
 class BuildRunner:
     def __init__(self, build_dir: str | Path):
         from qonnx.core.modelwrapper import ModelWrapper
 
-        from frd_q.train.checkpoint import load_model
-        from hw.check import partition_model
-        from hw.finn_env import finn_session
-
-        self.build = Path(build_dir)
-        summary = self.build / "summary.json"
-        if not summary.is_file():
-            raise ConfigError(f"{summary}: not found (is {self.build} a flows/build.py output folder?)")
-        info = json.loads(summary.read_text())
-        self.tile = int(info["config"]["tile"])
-        self.model, self.cfg, _ = load_model(info["hw_checkpoint"])
+        self.folder = BuildFolder(build_dir)
+        self.build = self.folder.path
+        summary = self.folder.summary
+        self.tile = summary.tile
+        self.model, self.cfg, _ = load_model(summary.hw_checkpoint)
         self.channels = self.cfg.data.in_channels
         self.size_multiple = self.model.size_multiple
-        with finn_session(self.build / "finn_tmp"):
-            self.graph = ModelWrapper(str(partition_model(self.build)))
-        self.inputs = [i.name for i in self.graph.graph.input]
+        with finn_session(self.folder.finn_tmp):
+            self.graph = ModelWrapper(str(self.folder.partition_model()))
         self.output = self.graph.graph.output[0].name
 
     def execute(self, a: np.ndarray, b: np.ndarray, keep_all: bool = False) -> dict[str, np.ndarray]:
         """The partition graph on one window pair (uint8 (T, T, C) each): its outputs, or every tensor."""
-        from frd_q.export.qonnx import accelerator_inputs
-        from hw.execute import execute
-        from hw.finn_env import finn_session
-
-        with finn_session(self.build / "finn_tmp"):
-            return execute(self.graph, dict(zip(self.inputs, accelerator_inputs(len(self.inputs), a, b))), keep_all)
+        with finn_session(self.folder.finn_tmp):
+            return execute(self.graph, graph_feed(self.graph, a, b), keep_all)
 
     def accumulators(self, a: np.ndarray, b: np.ndarray) -> np.ndarray:
         """Integer head accumulators (1, h, w, 1) of one window pair."""
         return self.execute(a, b)[self.output]
 
     def __call__(self, a: np.ndarray, b: np.ndarray) -> np.ndarray:
-        from frd_q.export.reference import head_logits
-
         acc = np.concatenate([self.accumulators(x, y) for x, y in zip(a, b)])
         return head_logits(self.model, acc, a.shape[1:3])
 

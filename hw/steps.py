@@ -10,7 +10,7 @@
     folding             PE/SIMD for the target FPS (or a folding file; or the fastest design that fits)
     estimates           per-layer resources and cycles against the board's capacity
     codegen             width converters, FIFOs, RTL and HLS sources for every layer
-    fifo_sizing         FIFO depths of a branching all-RTL graph from Verilator simulation (sim.fifo_sizing)
+    fifo_sizing         FIFO depths of a branching all-RTL graph from Verilator simulation (hw.fifo_sizing)
     hls_ipgen           Vitis HLS synthesis of the HLS layers                      (needs vitis_hls)
     stitched_ip         one IP block of the whole accelerator                      (needs vivado)
     bitfile             Zynq shell and bitstream                                    (needs vivado)
@@ -42,6 +42,7 @@ from qonnx.transformation.lower_convs_to_matmul import LowerConvsToMatMul
 from qonnx.util.cleanup import cleanup_model
 
 from hw.finn_env import require_tool
+from hw.graph import backend, has_hls_layers
 from hw.transforms import (
     DuplicateForkedWeightQuant,
     KeepUnsupportedHLS,
@@ -71,8 +72,8 @@ def step_export(model, build):
     from frd_q.export import export_checkpoint
 
     result = export_checkpoint(build.cfg.checkpoint, build.cfg.tile, build.out / "model.onnx")
-    build.summary["hw_checkpoint"] = str(result["checkpoint"])
-    build.summary["tie_removal"] = result["ties"]
+    build.summary.hw_checkpoint = str(result["checkpoint"])
+    build.summary.tie_removal = result["ties"]
     return ModelWrapper(str(result["onnx"]))
 
 
@@ -156,7 +157,7 @@ def step_convert_to_hw(model, build):
     ):
         model = model.transform(t)
     model = _tidy(model.transform(InferShapes()))
-    build.summary["threshold_ties"] = threshold_ties(model)
+    build.summary.threshold_ties = threshold_ties(model)
     # integer inputs: x >= t  <=>  x >= ceil(t), as the hardware layers need; out-of-range thresholds are clipped
     return model.transform(RoundAndClipThresholds())
 
@@ -216,7 +217,7 @@ def step_estimates(model, build):
     """Resource and cycle estimates per layer, totals against the board, FPS and latency; writes estimates.json/.md."""
     from hw.report import write_estimates
 
-    build.summary["estimates"] = write_estimates(model, build)
+    build.summary.estimates = write_estimates(model, build)
     return model
 
 
@@ -232,7 +233,7 @@ def step_codegen(model, build):
     model = model.transform(SpecializeLayers(build.board.part))
     model = model.transform(GiveUniqueNodeNames())
     model = model.transform(PrepareIP(build.board.part, build.clock_ns))
-    build.summary["hdl"] = collect_sources(model, build.out / "hdl")
+    build.summary.hdl = collect_sources(model, build.folder.hdl)
     return model
 
 
@@ -246,7 +247,7 @@ def collect_sources(model: ModelWrapper, dest: Path) -> dict:
     files, backends = [], {"rtl": [], "hls": []}
     for node in model.graph.node:
         src = Path(getCustomOp(node).get_nodeattr("code_gen_dir_ipgen"))
-        backends["rtl" if node.op_type.endswith("_rtl") else "hls"].append(node.name)
+        backends["rtl" if backend(node.op_type) == "rtl" else "hls"].append(node.name)
         shutil.copytree(src, dest / node.name)
         files += sorted(str(p.relative_to(dest)) for p in (dest / node.name).rglob("*") if p.is_file())
     (dest / "filelist.txt").write_text("\n".join(files) + "\n")
@@ -255,12 +256,12 @@ def collect_sources(model: ModelWrapper, dest: Path) -> dict:
 
 def step_fifo_sizing(model, build):
     """Size the FIFOs of a branching all-RTL graph (a Siamese student: forks, skips, joins) by simulating the
-    stitched RTL in Verilator (sim.fifo_sizing), so that the accelerator cannot deadlock; writes fifo_sizing.json.
+    stitched RTL in Verilator (hw.fifo_sizing), so that the accelerator cannot deadlock; writes fifo_sizing.json.
     A straight graph keeps FINN's shallow FIFOs; a graph with HLS layers cannot be simulated and keeps them too."""
     from frd_q.fsutil import write_json
-    from sim.fifo_sizing import branches, size_fifos
+    from hw.fifo_sizing import FifoSizing, SizingSettings, branches, size_fifos
 
-    if build.cfg.fifo_sizing == "off":
+    if build.cfg.fifo_sizing is FifoSizing.OFF:
         reason = "switched off (--fifo-sizing off)"
     elif not branches(model):
         reason = "straight graph: FINN's shallow FIFOs cannot deadlock"
@@ -269,25 +270,20 @@ def step_fifo_sizing(model, build):
     else:
         reason = None
     if reason is not None:
-        build.summary["fifo_sizing"] = {"sized": False, "reason": reason}
+        build.summary.fifo_sizing = {"sized": False, "reason": reason}
         if branches(model):
             build.notes.append(f"FIFOs not sized ({reason}): FINN's depth-2 FIFOs can deadlock a branching graph")
         return model
-    result = size_fifos(model, build.out, build.board.part, build.clock_ns, cache=build.out / "sim" / "cache",
-                        search=build.cfg.fifo_sizing == "search",
-                        log=lambda *a: print(*a, flush=True))  # progress into finn.log
-    write_json(build.out / "fifo_sizing.json", result)
+    result = size_fifos(model, build.out, build.board.part, build.clock_ns, SizingSettings(build.cfg.fifo_sizing),
+                        cache=build.folder.sim_cache, log=lambda *a: print(*a, flush=True))  # progress into finn.log
+    write_json(build.folder.fifo_sizing_path, result)
     t = result["total"]
-    build.summary["fifo_sizing"] = {"sized": True, "mode": build.cfg.fifo_sizing, "deep": result["deep"], "total": t,
+    build.summary.fifo_sizing = {"sized": True, "mode": build.cfg.fifo_sizing.value, "deep": result["deep"], "total": t,
                                     "wall_s": result["wall_s"]}
     build.notes.append(f"FIFOs sized by Verilator simulation: {result['deep']} of {len(result['fifos'])} deeper than "
                        f"FINN's, {t['bits'] / 8192:.1f} KiB in all (FINN's cost for them: {t['finn_bram_18k']:.0f} "
                        f"BRAM_18K, {t['finn_uram']:.0f} URAM, {t['finn_lut']:.0f} LUT); fifo_sizing.json")
     return model
-
-
-def has_hls_layers(model: ModelWrapper) -> bool:
-    return any(n.op_type.endswith("_hls") for n in model.graph.node)
 
 
 def step_hls_ipgen(model, build):

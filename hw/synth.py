@@ -3,7 +3,7 @@
     result = synthesize("build/zcu104")            # writes build/zcu104/synth/synth.json and synth.md
 
 Every `*_rtl` node of the code-generated graph is wrapped, with its weight memory stream where it has one, in a
-small shell module (sim.stitch.write_top of that one layer: AXI-Lite ports tied off as on the simulation top).
+small shell module (hw.rtlsim.stitch.write_top of that one layer: AXI-Lite ports tied off as on the simulation top).
 Layers whose generated sources and memory files are identical up to the node name are synthesized once and
 counted per instance. All shells are read with the slang SystemVerilog front end (one `read_slang` per shell,
 which elaborates it flat), instantiated side by side in one top, and synthesized in a single `synth_xilinx
@@ -11,7 +11,7 @@ which elaborates it flat), instantiated side by side in one top, and synthesized
 synth_xilinx is paid once. Results per distinct layer are cached on disk by content, so a sweep that builds the
 same layer twice synthesizes it once.
 
-finn-rtllib needs the Verilator fixes of sim.rtllib plus the synthesis-only fixes below (each an exact text
+finn-rtllib needs the Verilator fixes of hw.rtlsim.rtllib plus the synthesis-only fixes below (each an exact text
 substitution that stops with an error naming the file when it no longer applies).
 
 Cells are grouped as: LUT (LUT1..6), LUTRAM (distributed RAM and SRL cells, counted in the LUTs they occupy),
@@ -35,6 +35,8 @@ from pathlib import Path
 
 from frd_q.errors import FrdError
 from frd_q.fsutil import atomic_path, write_json
+from hw.buildfolder import BuildFolder
+from hw.graph import backend
 
 
 class SynthError(FrdError):
@@ -108,7 +110,7 @@ def fixed_rtllib() -> dict[str, str]:
     """{flat file name: text} of finn-rtllib with the Verilator and the synthesis fixes applied."""
     import os
 
-    from sim.rtllib import installed_rtllib, patched_sources
+    from hw.rtlsim.rtllib import installed_rtllib, patched_sources
 
     texts = {os.path.basename(rel): text for rel, text in patched_sources().items()}
     for fix in SYNTH_FIXES:
@@ -164,21 +166,17 @@ def synthesize(build_dir: str | Path, cache: str | Path | None = None, board=Non
     from qonnx.core.modelwrapper import ModelWrapper
 
     from hw.boards import get_board
-    from sim.rtl import generated_model
-    from sim.stitch import rtl_layers
+    from hw.rtlsim.stitch import rtl_layers
 
-    build_dir = Path(build_dir)
-    summary_path = build_dir / "summary.json"
-    if not summary_path.is_file():
-        raise SynthError(f"{summary_path}: not a build folder (no summary.json)")
-    summary = json.loads(summary_path.read_text())
-    board = board or get_board(summary["board"]["name"])
+    folder = BuildFolder(build_dir)
+    build_dir = folder.path
+    board = board or get_board(folder.summary.board_name)
     family = family_for(board)
     cache = Path(cache) if cache else build_dir / "synth" / "cache"
     cache.mkdir(parents=True, exist_ok=True)
-    model = ModelWrapper(str(generated_model(build_dir)))
-    layers = rtl_layers(model, build_dir / "hdl")
-    hls = [(n.name, n.op_type) for n in model.graph.node if n.op_type.endswith("_hls")]
+    model = ModelWrapper(str(folder.generated_model()))
+    layers = rtl_layers(model, folder.hdl)
+    hls = [(n.name, n.op_type) for n in model.graph.node if backend(n.op_type) == "hls"]
     lib = fixed_rtllib()
     lib_hash = hashlib.sha256(json.dumps(lib, sort_keys=True).encode()).hexdigest()
     keys = {name: _layer_key(layer, family, lib_hash) for name, layer in layers.items()}
@@ -192,7 +190,7 @@ def synthesize(build_dir: str | Path, cache: str | Path | None = None, board=Non
             f"with yosys synth_xilinx -family {family}")
         _run_yosys(list(todo.values()), lib, family, cache, keys)
     seconds = round(time.time() - t0, 1)
-    est = json.loads((build_dir / "estimates.json").read_text()) if (build_dir / "estimates.json").is_file() else {}
+    est = json.loads(folder.estimates_path.read_text()) if folder.estimates_path.is_file() else {}
     finn = {layer["name"]: layer for layer in est.get("layers", [])}
     rows = []
     for name, layer in layers.items():
@@ -253,7 +251,7 @@ def _version() -> str:
 def _shell(layer, work: Path, lib: dict[str, str]):
     """Copy the layer's files into `work`, write its shell module; returns (the yosys command that reads it, the
     shell's stream ports)."""
-    from sim.stitch import write_top
+    from hw.rtlsim.stitch import write_top
 
     for f in layer.sources:
         (work / f.name).write_text(_synth_text(f.read_text()))

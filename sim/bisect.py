@@ -21,6 +21,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from hw.graph import base_op
+
 TIE_GAP = 1e-3
 
 ANCHORS = {
@@ -32,13 +34,6 @@ ANCHORS = {
     "concat": ("Concat", "StreamingConcat"),
     "upsample": ("Resize", "Upsample", "UpsampleNearestNeighbour"),
 }
-
-
-def base_op(op_type: str) -> str:
-    for suffix in ("_rtl", "_hls"):
-        if op_type.endswith(suffix):
-            return op_type[: -len(suffix)]
-    return op_type
 
 
 def anchor_class(op_type: str) -> str | None:

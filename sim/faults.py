@@ -17,7 +17,8 @@ from pathlib import Path
 import numpy as np
 
 from frd_q.errors import ConfigError
-from frd_q.fsutil import write_text
+from frd_q.fsutil import atomic_path, write_text
+from hw.buildfolder import BuildFolder
 
 
 def _lines(path: Path) -> list[str]:
@@ -28,7 +29,7 @@ def _lines(path: Path) -> list[str]:
 
 def flip_weight_bit(build_dir: str | Path, layer: str, word: int = 0, bit: int = 0) -> dict:
     """Flip `bit` of memory word `word` in an MVAU's weight memory (hdl/<layer>/memblock.dat)."""
-    path = Path(build_dir) / "hdl" / layer / "memblock.dat"
+    path = BuildFolder(build_dir, must_exist=False).hdl / layer / "memblock.dat"
     words = _lines(path)
     if not 0 <= word < len(words):
         raise ConfigError(f"{path}: word {word} outside 0..{len(words) - 1}")
@@ -58,7 +59,7 @@ def threshold_slot(index: int, n: int) -> tuple[int, int]:
 def shift_threshold(build_dir: str | Path, layer: str, channel: int = 0, index: int | None = None,
                     delta: int = 1) -> dict:
     """Add `delta` to threshold `index` (sorted; default the middle one) of `channel` of an RTL Thresholding."""
-    folder = Path(build_dir) / "hdl" / layer
+    folder = BuildFolder(build_dir, must_exist=False).hdl / layer
     stages = sorted(folder.glob(f"{layer}_threshs_0_*.dat"))
     if not stages:
         raise ConfigError(f"{folder}: no {layer}_threshs_<pe>_<stage>.dat (is {layer} a Thresholding_rtl layer?)")
@@ -81,22 +82,18 @@ def shift_threshold(build_dir: str | Path, layer: str, channel: int = 0, index: 
 
 def shift_hw_threshold(build_dir: str | Path, index: int, channel: int = 0, delta: float = 1) -> dict:
     """Add `delta` to every threshold of `channel` of the index-th Thresholding of the hardware-layer graph."""
-    from hw.check import partition_model
-
-    return _shift_graph_threshold(partition_model(Path(build_dir)), "Thresholding", index, channel, delta)
+    partition = BuildFolder(build_dir, must_exist=False).partition_model()
+    return _shift_graph_threshold(partition, "Thresholding", index, channel, delta)
 
 
 def shift_streamlined_threshold(build_dir: str | Path, index: int, channel: int = 0, delta: float = 1) -> dict:
     """Add `delta` to every threshold of `channel` of the index-th MultiThreshold of the streamlined graph."""
-    from sim.rtl import latest
-
-    return _shift_graph_threshold(latest(Path(build_dir), "streamline"), "MultiThreshold", index, channel, delta)
+    streamlined = BuildFolder(build_dir, must_exist=False).model("streamline")
+    return _shift_graph_threshold(streamlined, "MultiThreshold", index, channel, delta)
 
 
 def _shift_graph_threshold(path: Path, op_type: str, index: int, channel: int, delta: float) -> dict:
     from qonnx.core.modelwrapper import ModelWrapper
-
-    from frd_q.fsutil import atomic_path
 
     model = ModelWrapper(str(path))
     nodes = [n for n in model.graph.node if n.op_type == op_type]

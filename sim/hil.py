@@ -18,13 +18,16 @@ from pathlib import Path
 import numpy as np
 
 from frd_q.errors import ConfigError
+from frd_q.export.qonnx import graph_feed
+from frd_q.export.reference import head_accumulators
+from frd_q.train.checkpoint import load_model
+from hw.buildfolder import BuildFolder
+from hw.fifo_sizing import why_not_end_to_end
+from hw.finn_env import finn_session
+from hw.rtlsim.accelerator import Accelerator
 
 
 def _accelerator(build_dir: str | Path, cache=None, log=None):
-    from sim.rtl import Accelerator
-
-    from sim.fifo_sizing import why_not_end_to_end
-
     acc = Accelerator(build_dir, cache=cache, log=log)
     reason = why_not_end_to_end(acc)
     if reason:
@@ -34,24 +37,15 @@ def _accelerator(build_dir: str | Path, cache=None, log=None):
 
 
 def _pixels(acc, a: np.ndarray, b: np.ndarray) -> list[np.ndarray]:
-    from frd_q.export.qonnx import accelerator_inputs
-
-    return accelerator_inputs(len(acc.model.graph.input), a, b)
+    return list(graph_feed(acc.model, a, b).values())
 
 
 def stream_tile(build_dir: str | Path, a: np.ndarray, b: np.ndarray, in_stall: float = 0.0, out_stall: float = 0.0,
                 seed: int = 1, cache=None, log=None) -> dict:
     """One tile through the simulated accelerator; compared with head_accumulators of the build's model."""
-    import json
-
-    from frd_q.export.reference import head_accumulators
-    from frd_q.train.checkpoint import load_model
-    from hw.finn_env import finn_session
-
-    build_dir = Path(build_dir)
-    summary = json.loads((build_dir / "summary.json").read_text())
-    model, _, _ = load_model(summary["hw_checkpoint"])
-    with finn_session(build_dir / "finn_tmp"):
+    folder = BuildFolder(build_dir)
+    model, _, _ = load_model(folder.summary.hw_checkpoint)
+    with finn_session(folder.finn_tmp):
         acc = _accelerator(build_dir, cache, log)
         ((out,),), stats = acc.simulate_graph([_pixels(acc, a, b)], in_stall, out_stall, seed)
         expected = acc.expected_cycles()
@@ -64,11 +58,9 @@ def stream_tile(build_dir: str | Path, a: np.ndarray, b: np.ndarray, in_stall: f
 
 def throughput(build_dir: str | Path, tiles: list[tuple[np.ndarray, np.ndarray]], cache=None, log=None) -> dict:
     """Tiles streamed back to back without stalls: latency of the first, steady-state cycles per tile after it."""
-    from hw.finn_env import finn_session
-
     if len(tiles) < 2:
         raise ConfigError("throughput needs at least two tiles (the interval between two frames)")
-    with finn_session(Path(build_dir) / "finn_tmp"):
+    with finn_session(BuildFolder(build_dir, must_exist=False).finn_tmp):
         acc = _accelerator(build_dir, cache, log)
         _, stats = acc.simulate_graph([_pixels(acc, a, b) for a, b in tiles])
         expected = acc.expected_cycles()

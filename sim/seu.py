@@ -36,6 +36,7 @@ import numpy as np
 
 from frd_q.errors import ConfigError
 from frd_q.metrics import Confusion
+from hw.graph import base_op
 
 
 @dataclass(frozen=True)
@@ -131,17 +132,15 @@ class SeuModel:
         from hw.finn_env import finn_session
 
         found = {}
-        for step in ("codegen", "estimates", "folding", "specialize"):
-            paths = sorted((self.build / "intermediate").glob(f"*_{step}.onnx"))
-            if paths:
-                with finn_session(self.build / "finn_tmp"):
-                    model = ModelWrapper(str(paths[-1]))
-                    for node in model.graph.node:
-                        base = node.op_type.replace("_rtl", "").replace("_hls", "")
-                        if base in ("MVAU", "Thresholding") and node.op_type != base:
-                            plain = node.name.replace("_rtl", "").replace("_hls", "")
-                            found[plain] = (node.name, getCustomOp(node).get_nodeattr("weightDataType"))
-                break
+        path = self.runner.folder.latest_model(["codegen", "estimates", "folding", "specialize"])
+        if path is not None:
+            with finn_session(self.runner.folder.finn_tmp):
+                model = ModelWrapper(str(path))
+                for node in model.graph.node:
+                    base = base_op(node.op_type)
+                    if base in ("MVAU", "Thresholding") and node.op_type != base:
+                        plain = node.name.replace("_rtl", "").replace("_hls", "")
+                        found[plain] = (node.name, getCustomOp(node).get_nodeattr("weightDataType"))
         return found
 
     def memory(self, name: str) -> Memory:

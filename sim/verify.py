@@ -21,22 +21,59 @@ it is a rounding tie. `frd-q verify` and flows/verify.py are the command-line tw
 
 from __future__ import annotations
 
-import json
 import time
 from dataclasses import dataclass, field
+from enum import Enum
 from pathlib import Path
 
 import numpy as np
 
+from frd_q.config import DataSource
+from frd_q.data.dataset import iter_tiles, load_pairs, scan_root
 from frd_q.errors import ConfigError
+from frd_q.export.qonnx import graph_feed
+from frd_q.export.reference import head_accumulators
+from frd_q.train.checkpoint import load_model
+from hw.buildfolder import BuildFolder
+from hw.execute import execute
+from hw.fifo_sizing import why_not_end_to_end
+from hw.finn_env import finn_session
+from hw.rtlsim.accelerator import Accelerator
+from sim.bisect import first_graph_difference, first_quant_difference, first_rtl_difference
 
-LEVELS = ("torch", "qonnx", "streamlined", "hw", "rtl")
+
+class Level(str, Enum):
+    """A level of the chain from PyTorch to RTL, top to bottom."""
+
+    TORCH = "torch"
+    QONNX = "qonnx"
+    STREAMLINED = "streamlined"
+    HW = "hw"
+    RTL = "rtl"
+
+    def __str__(self) -> str:
+        return self.value
+
+    @property
+    def title(self) -> str:
+        return TITLES[self]
+
+    @classmethod
+    def parse(cls, names) -> list[Level]:
+        """The levels named (strings or Levels), in chain order; unknown names are one ConfigError."""
+        unknown = sorted(str(n) for n in names if n not in {lv.value for lv in cls})
+        if unknown:
+            raise ConfigError(f"unknown levels {unknown}; choose from {', '.join(lv.value for lv in cls)}")
+        return [lv for lv in cls if lv.value in {str(n) for n in names}]
+
+
+LEVELS = tuple(Level)
 TITLES = {
-    "torch": "PyTorch/Brevitas student (integer head accumulators)",
-    "qonnx": "QONNX execution",
-    "streamlined": "FINN streamlined graph",
-    "hw": "FINN hardware-layer graph (python execution)",
-    "rtl": "RTL simulation (Verilator)",
+    Level.TORCH: "PyTorch/Brevitas student (integer head accumulators)",
+    Level.QONNX: "QONNX execution",
+    Level.STREAMLINED: "FINN streamlined graph",
+    Level.HW: "FINN hardware-layer graph (python execution)",
+    Level.RTL: "RTL simulation (Verilator)",
 }
 
 
@@ -90,56 +127,34 @@ class Verifier:
                  cache: str | Path | None = None, log=None):
         from qonnx.core.modelwrapper import ModelWrapper
 
-        from frd_q.train.checkpoint import load_model
-        from hw.check import partition_model
-        from sim.rtl import latest
-
-        self.build = Path(build_dir)
-        summary_path = self.build / "summary.json"
-        if not summary_path.is_file():
-            raise ConfigError(f"{summary_path}: not found (is {self.build} a flows/build.py output folder?)")
-        unknown = set(levels) - set(LEVELS)
-        if unknown:
-            raise ConfigError(f"unknown levels {sorted(unknown)}; choose from {', '.join(LEVELS)}")
-        self.levels = [lv for lv in LEVELS if lv in levels]
-        self.summary = json.loads(summary_path.read_text())
-        self.tile_size = int(self.summary["config"]["tile"])
-        self.model, _, _ = load_model(self.summary["hw_checkpoint"])
+        self.folder = BuildFolder(build_dir)
+        self.build = self.folder.path
+        self.levels = Level.parse(levels)
+        self.summary = self.folder.summary
+        self.tile_size = self.summary.tile
+        self.model, _, _ = load_model(self.summary.hw_checkpoint)
         self.graphs = {}
         if "qonnx" in self.levels:
-            self.graphs["qonnx"] = ModelWrapper(str(latest(self.build, "export")))
+            self.graphs["qonnx"] = ModelWrapper(str(self.folder.model("export")))
         if "streamlined" in self.levels or "hw" in self.levels:
-            self.graphs["streamlined"] = ModelWrapper(str(latest(self.build, "streamline")))
-        self.graphs["hw"] = ModelWrapper(str(partition_model(self.build)))  # also the RTL level's reference
+            self.graphs["streamlined"] = ModelWrapper(str(self.folder.model("streamline")))
+        self.graphs["hw"] = ModelWrapper(str(self.folder.partition_model()))  # also the RTL level's reference
         self.acc = None
         if "rtl" in self.levels:
-            from sim.fifo_sizing import why_not_end_to_end
-            from sim.rtl import Accelerator
-
             self.acc = Accelerator(self.build, cache=cache, log=log)
             self.chains = self.acc.chains()
             self.end_to_end = why_not_end_to_end(self.acc) is None  # the whole graph runs as one top
             self.hw_nodes = dict(zip(self.acc.compute_layers(), self.graphs["hw"].graph.node))
         self.stall = (in_stall, out_stall)
 
-    def _feed(self, graph, a, b):
-        from frd_q.export.qonnx import accelerator_inputs
-
-        names = [i.name for i in graph.graph.input]
-        return dict(zip(names, accelerator_inputs(len(names), a, b)))
-
     def _execute(self, level: str, a: np.ndarray, b: np.ndarray) -> dict:
-        from hw.execute import execute
-
         g = self.graphs[level]
-        return execute(g, self._feed(g, a, b), keep_all=True)
+        return execute(g, graph_feed(g, a, b), keep_all=True)
 
     def tile(self, a: np.ndarray, b: np.ndarray) -> tuple[dict, dict]:
         """({level: integers}, {level: execution context or rtl details, "pixels": (a, b)}) for one tile.
 
         The streamlined graph runs for its own level only; bisecting the hw level executes it on demand."""
-        from frd_q.export.reference import head_accumulators
-
         ints, ctxs = {"torch": head_accumulators(self.model, a, b)}, {"pixels": (a, b)}
         if "qonnx" in self.levels:
             ctxs["qonnx"] = self._execute("qonnx", a, b)
@@ -161,7 +176,7 @@ class Verifier:
         details = {"ref": ref, "chains": {}}
         final = self.acc.model.graph.output[0].name
         if self.end_to_end:  # the real thing: pixels in (both dates of a Siamese student), accumulators out
-            x = list(self._feed(self.graphs["hw"], a, b).values())
+            x = list(graph_feed(self.graphs["hw"], a, b).values())
             ((out,),), stats = self.acc.simulate_graph([x], *self.stall)
             bad = int((out != ref[final].reshape(out.shape)).sum())
             details["end_to_end"] = {"mismatches": bad, "stats": stats}
@@ -176,8 +191,6 @@ class Verifier:
         return out.astype(np.int64), details
 
     def bisect(self, level: str, ctxs: dict) -> dict | None:
-        from sim.bisect import first_graph_difference, first_quant_difference, first_rtl_difference
-
         if level == "rtl":
             ref = ctxs["rtl"]["ref"]
             for i, chain in enumerate(self.chains):
@@ -210,14 +223,9 @@ def verify(build_dir: str | Path, data: str | Path, list_file: str | None = None
            levels=LEVELS, in_stall: float = 0.0, out_stall: float = 0.0, cache: str | Path | None = None,
            log=None) -> dict:
     """Push every tile of `data` (or the first `limit`) through every level; returns the report (see markdown)."""
-    from frd_q.config import DataSource
-    from frd_q.data.dataset import load_pairs, scan_root
-    from hw.check import iter_tiles
-    from hw.finn_env import finn_session
-
     t0 = time.time()
     build_dir = Path(build_dir)
-    with finn_session(build_dir / "finn_tmp"):
+    with finn_session(BuildFolder(build_dir).finn_tmp):
         v = Verifier(build_dir, levels, in_stall, out_stall, cache=cache, log=log)
         results = {lv: LevelResult(lv) for lv in v.levels}
         pairs = load_pairs(scan_root(DataSource(root=str(data), list=list_file)))
@@ -256,7 +264,7 @@ def verify(build_dir: str | Path, data: str | Path, list_file: str | None = None
             "build": str(build_dir),
             "data": str(data),
             "tile": v.tile_size,
-            "levels": [vars(results[lv]) for lv in v.levels],
+            "levels": [{**vars(results[lv]), "level": lv.value} for lv in v.levels],
             "rtl": v.rtl_layers(),
             "stall": {"in": in_stall, "out": out_stall},
             "wall_s": round(time.time() - t0, 1),
@@ -275,7 +283,7 @@ def markdown(report: dict) -> str:
             where = layer.get("note", "")
         else:
             where = "-"
-        rows.append(f"| {r['level']}: {TITLES[r['level']]} | {r['tiles']} | {r['elements']} | {r['mismatches']} | {where} |")
+        rows.append(f"| {r['level']}: {Level(r['level']).title} | {r['tiles']} | {r['elements']} | {r['mismatches']} | {where} |")
     out = "\n".join(rows) + "\n"
     rtl = report.get("rtl") or {}
     if rtl:

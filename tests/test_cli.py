@@ -9,7 +9,7 @@ import pytest
 import torch
 from PIL import Image
 
-from frd_q.cli import main
+from frd_q.apps.cli import main
 from frd_q.metrics import METRIC_KEYS
 
 from conftest import REPO, tiny_config, write_config
@@ -111,7 +111,7 @@ def test_train_config_errors(tmp_path, real_cd, capsys):
 def test_console_script_exit_status(tmp_path):
     """The installed entry point: a bad config is one stderr line and exit status 2."""
     (tmp_path / "c.yaml").write_text("modle: {}\n")
-    proc = subprocess.run([sys.executable, "-m", "frd_q.cli", "train", "--config", str(tmp_path / "c.yaml")],
+    proc = subprocess.run([sys.executable, "-m", "frd_q.apps.cli", "train", "--config", str(tmp_path / "c.yaml")],
                           capture_output=True, text=True, cwd=REPO)
     assert proc.returncode == 2
     assert proc.stderr.strip().splitlines()[-1] == (

@@ -66,7 +66,7 @@ def test_missing_and_unparsable_files(tmp_path):
 
 @pytest.mark.parametrize("name", ["sweep.yaml", "sweep_reduced.yaml"])
 def test_shipped_sweep_configs_load(name):
-    from frd_q.sweep import load_sweep, points, student_config
+    from frd_q.apps.sweep import load_sweep, points, student_config
 
     cfg = load_sweep(REPO / "configs" / name)
     pts = points(cfg)

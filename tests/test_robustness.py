@@ -16,7 +16,7 @@ import torch
 import yaml
 from PIL import Image
 
-from frd_q.cli import main
+from frd_q.apps.cli import main
 
 from conftest import REPO, copy_pairs, tiny_config, write_config
 
@@ -151,7 +151,7 @@ def test_sigkill_during_training_resumes_to_the_uninterrupted_result(tmp_path, r
     never half-written, and the resumed run ends with the same weights as a run never interrupted."""
     steps = 10
     cfg = tiny_config(tmp_path, real_cd, steps=steps, val_every=2)
-    cmd = [sys.executable, "-m", "frd_q.cli", "train", "--no-progress", "--config"]
+    cmd = [sys.executable, "-m", "frd_q.apps.cli", "train", "--no-progress", "--config"]
     env = dict(os.environ, PYTHONWARNINGS="ignore")
 
     straight = dict(cfg, name="straight")

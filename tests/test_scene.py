@@ -16,7 +16,7 @@ from rasterio.crs import CRS
 from rasterio.transform import from_origin
 from scipy import ndimage
 
-from frd_q.cli import main
+from frd_q.apps.cli import main
 from frd_q.data.io import read_image
 from frd_q.data.tiling import tile_starts
 from frd_q.infer import predict_logits

@@ -11,8 +11,8 @@ import yaml
 from frd_q.errors import ConfigError
 
 REPO = Path(__file__).resolve().parents[1]
-from frd_q.report import choose, pareto
-from frd_q.sweep import load_sweep, points
+from frd_q.apps.report import choose, pareto
+from frd_q.apps.sweep import load_sweep, points
 
 
 def write(tmp_path: Path, cfg: dict) -> Path:
@@ -74,7 +74,7 @@ def test_choice_rule_prefers_fewer_luts_within_the_f1_tie():
 def tiny_sweep(tmp_path_factory, real_cd, tiny_teacher_checkpoint):
     """Two points (one distilled from the tiny teacher), 2 steps each, 64x64 builds for ZCU104 and Pynq-Z1,
     the W4A4 one synthesized with Yosys; run with two processes."""
-    from frd_q.sweep import run_sweep
+    from frd_q.apps.sweep import run_sweep
 
     tmp = tmp_path_factory.mktemp("sweep")
     (tmp / "train.txt").write_text("LEVIR-CD/train_36_0512_0512\n")
@@ -116,7 +116,7 @@ def test_tiny_sweep_records_every_measure(tiny_sweep):
 
 @pytest.mark.slow
 def test_sweep_resumes_only_what_is_missing(tiny_sweep, capsys):
-    from frd_q.cli import main
+    from frd_q.apps.cli import main
 
     sweep, path, _ = tiny_sweep
     point = Path(sweep.out_dir) / "points" / "w2a2-xs-none"
@@ -134,7 +134,7 @@ def test_sweep_resumes_only_what_is_missing(tiny_sweep, capsys):
 
 @pytest.mark.slow
 def test_report_has_plots_tables_and_a_choice(tiny_sweep, tmp_path):
-    from frd_q.report import write_report
+    from frd_q.apps.report import write_report
 
     sweep, _, records = tiny_sweep
     paths = write_report(sweep.out_dir, tmp_path / "report", samples=1)
@@ -153,6 +153,6 @@ def test_report_has_plots_tables_and_a_choice(tiny_sweep, tmp_path):
 
 
 def test_report_of_a_folder_that_is_no_sweep_is_one_error(tmp_path):
-    from frd_q.cli import main
+    from frd_q.apps.cli import main
 
     assert main(["report", "--sweep", str(tmp_path)]) == 2

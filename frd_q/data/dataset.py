@@ -159,3 +159,11 @@ def collate(samples: list[dict]) -> dict:
     out = {k: torch.from_numpy(np.stack([s[k] for s in samples])) for k in ("a", "b", "label", "valid")}
     out["name"] = [s["name"] for s in samples]
     return out
+
+
+def iter_tiles(pairs: list[LoadedPair], tile: int):
+    """(key, a, b) for every tile x tile window of every pair (edges mirrored, as TileDataset pads them)."""
+    tiles = TileDataset(pairs, tile)
+    for i, y, x in tiles.index:
+        a, b = tiles.padded[i][:2]
+        yield f"{pairs[i].record.key}@{y},{x}", a[y : y + tile, x : x + tile], b[y : y + tile, x : x + tile]

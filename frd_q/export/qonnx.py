@@ -62,6 +62,13 @@ def accelerator_inputs(n_inputs: int, a: np.ndarray, b: np.ndarray) -> list[np.n
     return [a[None].astype(np.float32), b[None].astype(np.float32)]
 
 
+def graph_feed(graph, a: np.ndarray, b: np.ndarray) -> dict[str, np.ndarray]:
+    """{input name: array} for executing the ONNX `graph` (a qonnx ModelWrapper: exported, streamlined, hardware
+    layers or code-generated; one stacked or two date inputs) on uint8 (H, W, C) images a, b."""
+    names = [i.name for i in graph.graph.input]
+    return dict(zip(names, accelerator_inputs(len(names), a, b)))
+
+
 @torch.no_grad()
 def run_torch(model: nn.Module, a: np.ndarray, b: np.ndarray) -> np.ndarray:
     """What the exported graph of `model` computes, run in PyTorch on uint8 (H, W, C) images a, b."""
@@ -123,6 +130,4 @@ def run_qonnx(path_or_model, a: np.ndarray, b: np.ndarray) -> np.ndarray:
     from qonnx.core.onnx_exec import execute_onnx
 
     graph = path_or_model if isinstance(path_or_model, ModelWrapper) else ModelWrapper(str(path_or_model))
-    names = [i.name for i in graph.graph.input]
-    feed = dict(zip(names, accelerator_inputs(len(names), a, b)))
-    return execute_onnx(graph, feed)[graph.graph.output[0].name]
+    return execute_onnx(graph, graph_feed(graph, a, b))[graph.graph.output[0].name]

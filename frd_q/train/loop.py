@@ -2,7 +2,7 @@
 
 Determinism: weights are seeded by `train.seed`, and the batch of step s (tiles, crops, augmentations) is drawn
 from numpy.random.default_rng([seed, s]); a resumed run therefore replays exactly the batches the uninterrupted run
-would have seen. Multi-GPU: started by `torchrun --nproc_per_node N -m frd_q.cli train ...` the same command runs
+would have seen. Multi-GPU: started by `torchrun --nproc_per_node N -m frd_q.apps.cli train ...` the same command runs
 DistributedDataParallel; each process takes every N-th sample of the step's batch, process 0 validates and saves.
 
 Outputs in <train.out_dir>/<name>/: config.yaml, last.pt, best.pt (highest validation F1; last.pt when there is

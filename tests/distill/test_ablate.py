@@ -5,7 +5,7 @@ import json
 import pytest
 import yaml
 
-from frd_q.cli import main
+from frd_q.apps.cli import main
 from frd_q.distill.ablate import load_ablation
 
 from conftest import tiny_config, write_config

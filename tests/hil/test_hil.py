@@ -8,7 +8,7 @@ import pytest
 
 from frd_q.config import DataSource
 from frd_q.data.dataset import load_pairs, scan_root
-from hw.check import iter_tiles
+from frd_q.data.dataset import iter_tiles
 from sim.hil import stream_tile, throughput
 
 pytestmark = [pytest.mark.hil, pytest.mark.slow]

@@ -8,7 +8,7 @@ import pytest
 
 from frd_q.config import DataSource
 from frd_q.data.dataset import load_pairs, scan_root
-from hw.check import iter_tiles
+from frd_q.data.dataset import iter_tiles
 from sim.hil import stream_tile
 
 pytestmark = pytest.mark.hil
@@ -40,9 +40,9 @@ def _tiles(real_cd, size, n):
 
 def test_build_is_all_rtl_with_sized_fifos(siamese_64):
     out, summary = siamese_64
-    assert summary["hdl"]["hls_layers"] == []
+    assert summary.hdl["hls_layers"] == []
     record = json.loads((out / "fifo_sizing.json").read_text())
-    assert summary["fifo_sizing"]["sized"] and record["deep"] > 0
+    assert summary.fifo_sizing["sized"] and record["deep"] > 0
     for row in record["fifos"]:
         scaled = max(row["finn_depth"], math.ceil(record["factor"] * row["occupancy"]) + record["margin"])
         assert row["depth"] == scaled or (row["depth"] == row["finn_depth"] and not row["branch"])
@@ -70,7 +70,7 @@ def test_real_crops_are_bit_exact_under_backpressure(siamese_64, real_cd, in_sta
 def test_full_tile_is_bit_exact_under_backpressure(tmp_path_factory, tiny_checkpoint, real_cd):
     # "room": one sizing run at 256x256 (the search takes about ten minutes here), then one proof run
     out, summary = _sized_build(tmp_path_factory, tiny_checkpoint, 256, "room")
-    assert summary["hdl"]["hls_layers"] == [] and summary["fifo_sizing"]["sized"]
+    assert summary.hdl["hls_layers"] == [] and summary.fifo_sizing["sized"]
     (key, a, b), = _tiles(real_cd, 256, 1)
     r = stream_tile(out, a, b, in_stall=0.3, out_stall=0.3, seed=5)
     assert r["elements"] >= 256 * 256 and r["mismatches"] == 0, (key, r)

@@ -8,7 +8,7 @@ import sys
 import pytest
 
 from frd_q.errors import ConfigError
-from hw.check import check_hw_graph
+from sim.check import check_hw_graph
 from hw.finn_env import ToolMissing
 from hw.flow import BuildConfig, run_flow
 
@@ -21,13 +21,13 @@ def test_siamese_flow_writes_every_output(siamese_build):
     for name in ("model.onnx", "folding_config.json", "estimates.json", "estimates.md", "summary.json",
                  "time_per_step.json", "dataflow_parent.onnx"):
         assert (out / name).is_file(), name
-    for i, step in enumerate(summary["completed"]):
+    for i, step in enumerate(summary.completed):
         assert (out / "intermediate" / f"{i:02d}_{step}.onnx").is_file()
-    assert summary["completed"][-3:] == ["codegen", "fifo_sizing", "hls_ipgen"]
-    assert (out / "model.pt").is_file() and summary["hw_checkpoint"].endswith("model.pt")
-    assert summary["tie_removal"]["closest_after"] >= 1 / 40
+    assert summary.completed[-3:] == ["codegen", "fifo_sizing", "hls_ipgen"]
+    assert (out / "model.pt").is_file() and summary.hw_checkpoint.endswith("model.pt")
+    assert summary.tie_removal["closest_after"] >= 1 / 40
     if shutil.which("vivado") is None:
-        assert summary["stopped_before"] == "stitched_ip"
+        assert summary.stopped_before == "stitched_ip"
     files = (out / "hdl" / "filelist.txt").read_text().split()
     assert files and all((out / "hdl" / f).is_file() for f in files)
     assert any(f.endswith(".sv") or f.endswith(".v") for f in files)
@@ -36,19 +36,19 @@ def test_siamese_flow_writes_every_output(siamese_build):
     assert est["bottleneck"] in {layer["name"] for layer in est["layers"]}
     assert all(est["utilization"][r] <= 0.9 for r in ("LUT", "BRAM_18K", "DSP"))  # the fastest design that fits
     # FINN's HLS-only stream operators of the Siamese student get frd_q's RTL: no HLS layer is left
-    assert est["hls_layers"] == [] and summary["hdl"]["hls_layers"] == []
-    kinds = {n.rsplit("_", 1)[0] for n in summary["hdl"]["rtl_layers"]}
+    assert est["hls_layers"] == [] and summary.hdl["hls_layers"] == []
+    kinds = {n.rsplit("_", 1)[0] for n in summary.hdl["rtl_layers"]}
     assert {"MVAU_rtl", "DuplicateStreams_rtl", "StreamingConcat_rtl", "ElementwiseAbsDiff_rtl", "Pool_rtl",
             "UpsampleNearestNeighbour_rtl"} <= kinds
-    assert summary["fifo_sizing"] == {"sized": False, "reason": "switched off (--fifo-sizing off)"}
+    assert summary.fifo_sizing == {"sized": False, "reason": "switched off (--fifo-sizing off)"}
 
 
 def test_early_fusion_student_is_all_rtl(early_build):
     out, summary = early_build
-    assert summary["hdl"]["hls_layers"] == [] and summary["hdl"]["rtl_layers"]
-    assert "hls_ipgen" in summary["completed"]  # nothing to synthesize with HLS: the step passes without the tool
+    assert summary.hdl["hls_layers"] == [] and summary.hdl["rtl_layers"]
+    assert "hls_ipgen" in summary.completed  # nothing to synthesize with HLS: the step passes without the tool
     if shutil.which("vivado") is None:
-        assert summary["stopped_before"] == "stitched_ip"
+        assert summary.stopped_before == "stitched_ip"
 
 
 @pytest.mark.slow
@@ -75,10 +75,10 @@ def test_unreachable_fps_says_which_fps_fits(siamese_build, tmp_path):
     shutil.copytree(out, copy)
     summary = run_flow(BuildConfig(checkpoint="unused", board="Pynq-Z1", out=copy, target_fps=1e6,
                                    start_step="folding", stop_step="estimates"), log=quiet)
-    folding = summary["folding"]
+    folding = summary.folding
     assert folding["fits"] is False
     assert 0 < folding["max_fitting_fps"] < folding["fps"]
-    assert any("does not fit" in n for n in summary["notes"])
+    assert any("does not fit" in n for n in summary.notes)
 
 
 def test_bad_requests_are_one_clear_error(tmp_path, tiny_checkpoint):

@@ -19,7 +19,7 @@ PART = "xczu7ev-ffvc1156-2-e"
 
 
 def _build(tmp_path, op_type, inputs, outputs, prefix="", **attrs):
-    """A one-node 'build' folder (intermediate/08_codegen.onnx + hdl/<node>/) that sim.rtl.Accelerator can run.
+    """A one-node 'build' folder (intermediate/08_codegen.onnx + hdl/<node>/) that hw.rtlsim.accelerator.Accelerator can run.
 
     inputs / outputs: [(shape, DataType)]."""
     names_in = [f"{prefix}in{k}" for k in range(len(inputs))]
@@ -58,7 +58,7 @@ def _python(model, xs):
 
 def _check(tmp_path, sim_cache, op_type, inputs, outputs, stream_inputs=None, seed=0, **attrs):
     """Two random frames through the node's RTL under stalls on every port; returns the number of mismatches."""
-    from sim.rtl import Accelerator
+    from hw.rtlsim.accelerator import Accelerator
 
     with finn_session(tmp_path / "finn"):
         build, model = _build(tmp_path, op_type, inputs, outputs, **attrs)

@@ -39,7 +39,7 @@ def test_board_families_map_to_synth_xilinx_families():
 
 
 def test_synth_of_a_folder_that_is_no_build_is_one_error(tmp_path, capsys):
-    from frd_q.cli import main
+    from frd_q.apps.cli import main
 
     assert main(["synth", "--build", str(tmp_path)]) == 2
-    assert f"{tmp_path / 'summary.json'}: not a build folder" in capsys.readouterr().err
+    assert f"{tmp_path / 'summary.json'}: not found" in capsys.readouterr().err

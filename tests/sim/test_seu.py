@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 from qonnx.custom_op.general.multithreshold import multithreshold
 
-from frd_q.cli import main
+from frd_q.apps.cli import main
 from sim.seu import (SeuModel, ber_sweep, flip, from_words, load_tiles, search_threshold, sensitivity, to_words,
                      top_memories)
 
@@ -68,7 +68,7 @@ def test_rtl_thresholding_with_a_flipped_bit_matches_the_search_tree_model(tmp_p
     """The fault model checked against the chip: one threshold's high bit flipped in the RTL memory files."""
     from hw.finn_env import finn_session
     from sim.faults import shift_threshold
-    from sim.rtl import Accelerator
+    from hw.rtlsim.accelerator import Accelerator
 
     src, _ = early_build
     build = tmp_path / "b"

@@ -57,10 +57,11 @@ def _threshold_hits(build, real_cd, index):
     from frd_q.config import DataSource
     from frd_q.data.dataset import load_pairs, scan_root
     from frd_q.export.qonnx import accelerator_inputs
-    from hw.check import iter_tiles, partition_model
+    from frd_q.data.dataset import iter_tiles
+    from hw.buildfolder import BuildFolder
     from hw.execute import execute
 
-    model = ModelWrapper(str(partition_model(build)))
+    model = ModelWrapper(str(BuildFolder(build).partition_model()))
     node = [n for n in model.graph.node if n.op_type == "Thresholding"][index]
     _, a, b = next(iter_tiles(load_pairs(scan_root(DataSource(root=str(real_cd)))), 256))
     names = [i.name for i in model.graph.input]
@@ -103,7 +104,7 @@ def test_siamese_student_every_rtl_layer_agrees(siamese_build, real_cd, sim_cach
 
 
 def run_cli(*args):
-    return subprocess.run([sys.executable, "-m", "frd_q.cli", *args], cwd=REPO, capture_output=True, text=True)
+    return subprocess.run([sys.executable, "-m", "frd_q.apps.cli", *args], cwd=REPO, capture_output=True, text=True)
 
 
 def test_verify_cli_reports_bad_input_with_one_line(tmp_path, early_build):
@@ -182,11 +183,11 @@ def test_rtl_mvau_with_simd_equal_mw_loses_results_under_backpressure(siamese_bu
 
     from hw.finn_env import finn_session
     from hw.flow import BuildConfig, run_flow
-    from sim.rtl import Accelerator
-    from sim.verilator import SimError
+    from hw.rtlsim.accelerator import Accelerator
+    from hw.rtlsim.verilator import SimError
 
     built, summary = siamese_build
-    assert "mvau_simd_equals_mw" not in summary["folding"]
+    assert "mvau_simd_equals_mw" not in summary.folding
     folding = json.loads((built / "folding_config.json").read_text())
     folding["MVAU_rtl_0"].update(SIMD=27, PE=1)  # MW = 3 x 3 x 3: one result per cycle
     (tmp_path / "folding.json").write_text(json.dumps(folding))
@@ -195,9 +196,9 @@ def test_rtl_mvau_with_simd_equal_mw_loses_results_under_backpressure(siamese_bu
     summary = run_flow(BuildConfig(checkpoint="unused", board="ZCU104", out=out, folding=tmp_path / "folding.json",
                                    fifo_sizing="off", start_step="folding", stop_step="codegen"),
                        log=lambda *a, **k: None)
-    unfolded = summary["folding"].get("mvau_simd_equals_mw")
+    unfolded = summary.folding.get("mvau_simd_equals_mw")
     assert unfolded == ["MVAU_rtl_0"]
-    assert any("SIMD = MW" in note for note in summary["notes"])
+    assert any("SIMD = MW" in note for note in summary.notes)
     with finn_session(out / "finn_tmp"):
         acc = Accelerator(out, cache=sim_cache)
         name = unfolded[0]

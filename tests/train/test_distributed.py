@@ -15,7 +15,7 @@ def test_torchrun_two_processes(tmp_path, real_cd):
     cfg = write_config(tmp_path / "c.yaml", tiny_config(tmp_path, real_cd, steps=2, val_every=2))
     proc = subprocess.run(
         [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node", "2",
-         "-m", "frd_q.cli", "train", "--config", str(cfg), "--no-progress"],
+         "-m", "frd_q.apps.cli", "train", "--config", str(cfg), "--no-progress"],
         capture_output=True, text=True, cwd=REPO, timeout=600,
     )
     assert proc.returncode == 0, proc.stderr[-3000:]

@@ -5,7 +5,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from sim.pack import pack, unpack, words_per_beat
+from hw.rtlsim.pack import pack, unpack, words_per_beat
 
 
 @settings(max_examples=40, deadline=None)

@@ -1,6 +1,6 @@
 """Bit-exactness of the FINN hardware-layer graph against the PyTorch student, on real tiles.
 
-    from hw.check import check_hw_graph
+    from sim.check import check_hw_graph
     result = check_hw_graph("build/ZCU104", "../shared/data/real_cd")
     result["mismatches"] == 0
 
@@ -17,30 +17,14 @@ from pathlib import Path
 import numpy as np
 
 from frd_q.config import DataSource
-from frd_q.data.dataset import TileDataset, load_pairs, scan_root
+from frd_q.data.dataset import iter_tiles, load_pairs, scan_root
 from frd_q.errors import ConfigError
-
-
-def partition_model(build_dir: Path) -> Path:
-    found = sorted((build_dir / "intermediate").glob("*_dataflow_partition.onnx"))
-    if not found:
-        raise ConfigError(f"{build_dir}: no dataflow_partition model (run flows/build.py through that step)")
-    return found[-1]
-
-
-def iter_tiles(pairs, tile: int):
-    """(key, a, b) for every tile x tile window of every pair (edges mirrored, as TileDataset pads them)."""
-    tiles = TileDataset(pairs, tile)
-    for i, y, x in tiles.index:
-        a, b = tiles.padded[i][:2]
-        yield f"{pairs[i].record.key}@{y},{x}", a[y : y + tile, x : x + tile], b[y : y + tile, x : x + tile]
+from frd_q.export.reference import head_accumulators
+from hw.runner import BuildRunner
 
 
 def check_hw_graph(build_dir: str | Path, data: str | Path, list_file: str | None = None, limit: int | None = None,
                    log=None) -> dict:
-    from frd_q.export.reference import head_accumulators
-    from hw.runner import BuildRunner
-
     runner = BuildRunner(build_dir)  # the partition graph and the tie-free weights the hardware was built from
     pairs = load_pairs(scan_root(DataSource(root=str(data), list=list_file)))
     result = {"tiles": 0, "elements": 0, "mismatches": 0, "first_mismatch": None, "max_abs_diff": 0}

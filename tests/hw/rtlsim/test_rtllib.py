@@ -4,8 +4,8 @@ import numpy as np
 import pytest
 
 from sim import rtllib, verilator
-from sim.rtllib import FIXES, RtllibError, patched_sources, prepare_rtllib
-from sim.stitch import TopPorts
+from hw.rtlsim.rtllib import FIXES, RtllibError, patched_sources, prepare_rtllib
+from hw.rtlsim.stitch import TopPorts
 
 
 def test_every_fix_applies_to_the_installed_library():

@@ -34,6 +34,10 @@ from pathlib import Path
 from frd_q.config import DISTILL_TERMS, DataSource, from_dict, load_config, read_yaml_mapping
 from frd_q.errors import ConfigError, FrdError
 from frd_q.fsutil import write_json
+from hw.buildfolder import BuildFolder, BuildSummary
+from hw.fifo_sizing import FifoSizing
+from hw.flow import BuildConfig, run_flow
+from hw.steps import STEP_NAMES
 
 BITS = re.compile(r"w(\d)a(\d)")
 
@@ -191,8 +195,8 @@ def run_point(cfg: SweepConfig, point: Point, progress: bool = False, log=print)
         bdir = out / f"build_{board}"
         summary = _build(last, board, fps, cfg.tile, bdir, first)
         first = first or bdir
-        entry = {"build": str(bdir), "target_fps": fps, "fits": summary["folding"]["fits"],
-                 "estimates": summary["estimates"], "folding": summary["folding"]}
+        entry = {"build": str(bdir), "target_fps": fps, "fits": summary.folding["fits"],
+                 "estimates": summary.estimates, "folding": summary.folding}
         times[f"build_{board}"] = round(time.time() - t, 1)
         if board in cfg.synth and (cfg.synth_points is None or point.name in cfg.synth_points):
             t = time.time()
@@ -247,39 +251,23 @@ def model_stats(checkpoint: Path, tile: int) -> dict:
             "weight_bits": int(weight_bits)}
 
 
-def _build(checkpoint: Path, board: str, fps: float, tile: int, out: Path, reuse: Path | None) -> dict:
+def _build(checkpoint: Path, board: str, fps: float, tile: int, out: Path, reuse: Path | None) -> BuildSummary:
     """The FINN flow for one board; a second board reuses the first one's board-independent steps."""
-    from hw.flow import BuildConfig, run_flow
-    from hw.steps import STEP_NAMES
-
-    summary_path = out / "summary.json"
-    if summary_path.is_file():
-        summary = json.loads(summary_path.read_text())
-        if "codegen" in summary.get("completed", []):
+    folder = BuildFolder(out, must_exist=False)
+    if folder.summary_path.is_file():
+        summary = folder.summary
+        if "codegen" in summary.completed:
             return summary
     if out.exists():
         shutil.rmtree(out)
     start = None
     if reuse is not None:  # export .. dataflow_partition do not depend on the board
         start = "specialize"
-        keep = STEP_NAMES.index(start)
-        (out / "intermediate").mkdir(parents=True)
-        for f in reuse.iterdir():
-            if f.is_file() and f.name not in ("summary.json", "time_per_step.json", "finn.log"):
-                shutil.copy(f, out / f.name)
-        for f in sorted((reuse / "intermediate").glob("*.onnx")):
-            if int(f.name[:2]) < keep:
-                shutil.copy(f, out / "intermediate" / f.name)
-        summary = json.loads((reuse / "summary.json").read_text())
-        for k in ("folding", "estimates", "hdl", "notes", "completed", "stopped_before", "stop_reason"):
-            summary.pop(k, None)
-        summary["steps"] = {k: v for k, v in summary.get("steps", {}).items() if STEP_NAMES.index(k) < keep}
-        summary = {k: v.replace(str(reuse), str(out)) if isinstance(v, str) else v for k, v in summary.items()}
-        write_json(out / "summary.json", summary)
+        folder.seed_from(BuildFolder(reuse), STEP_NAMES[: STEP_NAMES.index(start)])
     # a sweep compares designs by their estimates and synthesis; FIFO sizing (minutes of simulation per design)
     # is for the build of the design it chooses
     return run_flow(BuildConfig(checkpoint=checkpoint, board=board, out=out, tile=tile, target_fps=fps,
-                                fifo_sizing="off", start_step=start), log=lambda *a, **k: None)
+                                fifo_sizing=FifoSizing.OFF, start_step=start), log=lambda *a, **k: None)
 
 
 def _synth(build: Path, cache: Path, log) -> dict:

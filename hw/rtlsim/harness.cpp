@@ -1,4 +1,4 @@
-// Verilator testbench for a stitched frd_q simulation top (sim/stitch.py): N_IN AXI-Streams in, N_OUT out.
+// Verilator testbench for a stitched frd_q simulation top (hw/rtlsim/stitch.py): N_IN AXI-Streams in, N_OUT out.
 //
 //   harness SPEC
 //
@@ -13,7 +13,7 @@
 //   seed N / max_cycles N / idle N   (idle: give up after N cycles without a handshake on any port; 0: never)
 //   limits N V1 .. VN            occupancy caps of the top's N probed FIFOs (the `limit` bus), held from reset
 // The port accessors (set_in, in_ready, set_out_ready, out_valid, get_out, get_probe) and the word counts come
-// from frd_ports.h, which sim/verilator.py writes for each top. The summary is one JSON line on stdout: cycles
+// from frd_ports.h, which hw/rtlsim/verilator.py writes for each top. The summary is one JSON line on stdout: cycles
 // from the first input beat offered to the last output beat taken, beats sent and taken per port, frame ends
 // per output, and the probe words (FIFO maximum occupancies) when the top has a probe bus. Exit status 3 when
 // IDLE cycles pass without a handshake on any port (error "deadlock": a deadlocked or starved design), exit

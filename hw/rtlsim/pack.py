@@ -3,7 +3,7 @@
 A FINN stream carries a folded tensor (..., fold, elems): each beat holds `elems` integers of `bits` bits, element
 0 in the least significant bits (FINN's npy_to_rtlsim_input packs the reversed innermost dimension as one hex
 number), padded with zeros to the stream's byte-aligned width. Here a beat is `words` little-endian uint32 words,
-which is how sim/harness.cpp reads and writes them.
+which is how hw/rtlsim/harness.cpp reads and writes them.
 
 When reading outputs only the `elems * bits` data bits count: RTL layers may sign-extend into the padding bits
 where FINN's own packer writes zeros.

@@ -2,7 +2,7 @@
 
 import pytest
 
-from sim.stitch import Layer, Port, StitchError, module_ports, write_top
+from hw.rtlsim.stitch import Layer, Port, StitchError, module_ports, write_top
 
 
 WRAPPER = """

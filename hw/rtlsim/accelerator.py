@@ -26,29 +26,16 @@ import numpy as np
 
 from frd_q.errors import ConfigError
 from frd_q.fsutil import write_bytes, write_text
-from sim import verilator
-from sim.pack import pack, unpack, words_per_beat
-from sim.rtllib import prepare_rtllib
-from sim.stitch import Layer, TopPorts, rtl_layers, write_top
+from hw.buildfolder import BuildFolder
+from hw.graph import base_op, streamed_inputs
+from hw.rtlsim import verilator
+from hw.rtlsim.pack import pack, unpack, words_per_beat
+from hw.rtlsim.rtllib import prepare_rtllib
+from hw.rtlsim.stitch import Layer, TopPorts, rtl_layers, write_top
 
 PASS_THROUGH = ("StreamingFIFO", "StreamingDataWidthConverter")
 HOLE = "\0"  # stands for the node name while a layer's sources are compared by content
 _INIT_FILE = re.compile(r'(parameter\s+INIT_FILE\s*=\s*)"[^"]*"')
-
-
-def generated_model(build_dir: Path) -> Path:
-    """The graph whose HDL is in hdl/: after FIFO sizing if the build sized its FIFOs, else after codegen."""
-    try:
-        return latest(build_dir, "fifo_sizing")
-    except ConfigError:
-        return latest(build_dir, "codegen")
-
-
-def latest(build_dir: Path, step: str) -> Path:
-    found = sorted((build_dir / "intermediate").glob(f"*_{step}.onnx"))
-    if not found:
-        raise ConfigError(f"{build_dir}: no {step} model (run flows/build.py through the {step} step)")
-    return found[-1]
 
 
 @dataclass
@@ -92,14 +79,15 @@ class Accelerator:
 
         register()
 
-        self.build = Path(build_dir)
+        self.folder = BuildFolder(build_dir, must_exist=False)
+        self.build = self.folder.path
         self.log = log
-        self.model = model if model is not None else ModelWrapper(str(generated_model(self.build)))
+        self.model = model if model is not None else ModelWrapper(str(self.folder.generated_model()))
         self.nodes = {n.name: n for n in self.model.graph.node}
         self.insts = {n.name: getCustomOp(n) for n in self.model.graph.node}
-        self.layers: dict[str, Layer] = rtl_layers(self.model, self.build / "hdl")
-        self.sim_dir = self.build / "sim"
-        self.cache = Path(cache) if cache is not None else self.sim_dir / "cache"
+        self.layers: dict[str, Layer] = rtl_layers(self.model, self.folder.hdl)
+        self.sim_dir = self.folder.sim
+        self.cache = Path(cache) if cache is not None else self.folder.sim_cache
         self.run_dir = self.sim_dir / "run"
         self._lib = None
 
@@ -113,8 +101,7 @@ class Accelerator:
         if len(node.output) != 1 or len(consumers) != 1 or consumers[0].name not in self.layers:
             return None
         nxt = consumers[0]
-        dynamic = [i for i in nxt.input if self.model.get_initializer(i) is None]
-        return nxt if len(dynamic) == 1 else None
+        return nxt if len(streamed_inputs(self.model, nxt)) == 1 else None
 
     def chains(self) -> list[list[str]]:
         """Maximal straight runs of RTL layers (node names), following the graph's edges, in graph order."""
@@ -154,9 +141,7 @@ class Accelerator:
         for node in self.model.graph.node:
             if node.name in pairs:
                 hw = pairs[node.name]
-                base = node.op_type[: -len("_rtl")] if node.op_type.endswith("_rtl") else node.op_type
-                base = base[: -len("_hls")] if base.endswith("_hls") else base
-                if hw.op_type != base:
+                if hw.op_type != base_op(node.op_type):
                     raise ConfigError(f"{node.name} ({node.op_type}) does not match partition layer {hw.name} "
                                       f"({hw.op_type})")
                 for o, hw_o in zip(node.output, hw.output):

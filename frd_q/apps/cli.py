@@ -12,8 +12,11 @@
     frd-q sweep     --config configs/sweep_reduced.yaml --jobs 2     [--list | --teacher | --point K]
     frd-q report    --sweep runs/sweep_reduced
     frd-q synth     --build build/ZCU104
+    frd-q build     --board ZCU104 --checkpoint runs/student_w4a4/best.pt [--out build/ZCU104] [--target-fps N]
+    frd-q check-hw  --build build/ZCU104 --data ../shared/data/real_cd [--limit N]
+    frd-q verify    --build build/ZCU104 --data ../shared/data/real_cd [--levels hw,rtl] [--limit N]
 
-The FINN flow has its own script: python flows/build.py --board ZCU104 --checkpoint CKPT (see hw/).
+flows/build.py, flows/check_hw.py and flows/verify.py are the same commands as scripts.
 
 Every user error (bad file, bad config, wrong checkpoint) ends as one line on stderr and exit status 2.
 """
@@ -24,6 +27,7 @@ import argparse
 import logging
 import sys
 import warnings
+from pathlib import Path
 
 from frd_q.errors import FrdError
 from frd_q.train.device import resolve_device
@@ -134,8 +138,6 @@ def cmd_info(args) -> None:
 
 
 def cmd_ablate(args) -> None:
-    from pathlib import Path
-
     from frd_q.distill.ablate import load_ablation, run_ablation
 
     cfg = load_ablation(args.config)
@@ -172,13 +174,55 @@ def cmd_export(args) -> None:
         print(f"QONNX vs PyTorch on {n} real tiles: max |logit difference| {worst:.2e}, {flips} change decisions differ")
 
 
+def cmd_build(args) -> int:
+    from hw.boards import catalogue_table, get_board
+    from hw.flow import BuildConfig, run_flow
+
+    if args.board.lower() == "list":
+        print(catalogue_table())
+        return 0
+    board = get_board(args.board)
+    if args.checkpoint is None:
+        raise FrdError("--checkpoint is required to build")
+    cfg = BuildConfig(checkpoint=args.checkpoint, board=board.name, out=args.out or Path("build") / board.name,
+                      tile=args.tile, target_fps=args.target_fps, folding=args.folding, clock_ns=args.clock_ns,
+                      fit_limit=args.fit_limit, mvau_wwidth_max=args.mvau_wwidth_max, fifo_sizing=args.fifo_sizing,
+                      start_step=args.start_step, stop_step=args.stop_step, overwrite=args.overwrite)
+    summary = run_flow(cfg)
+    est = summary.estimates
+    if est:
+        t, u = est["total"], est["utilization"]
+        print(f"{board.name}: {est['fps']:.2f} tiles/s of {cfg.tile}x{cfg.tile} ({est['megapixels_per_s']:.2f} Mpixel/s)"
+              f" at {est['clock_mhz']:g} MHz; LUT {t['LUT']:.0f} ({100 * u['LUT']:.1f} %), BRAM_18K {t['BRAM_18K']:.1f}"
+              f" ({100 * u['BRAM_18K']:.1f} %), DSP {t['DSP']:.0f}; bottleneck {est['bottleneck']}")
+        if (summary.folding or {}).get("limited_by") == "folding limits":
+            print(f"  speed limited by folding limits, not by the board: try --mvau-wwidth-max "
+                  f"{2 * cfg.mvau_wwidth_max}")
+    if summary.fifos_sized:
+        sizing = summary.fifo_sizing
+        print(f"  FIFOs sized by simulation: {sizing['total']['bits'] / 8192:.1f} KiB in all, {sizing['deep']} deeper "
+              f"than FINN's (fifo_sizing.json)")
+    hls = (summary.hdl or {}).get("hls_layers")
+    if hls:
+        print(f"  {len(hls)} layers are HLS only (need Vitis HLS): {', '.join(hls[:6])}{' ...' if len(hls) > 6 else ''}")
+    print(f"outputs in {cfg.out}")
+    return 0
+
+
+def cmd_check_hw(args) -> int:
+    from sim.check import check_hw_graph
+
+    r = check_hw_graph(args.build, args.data, args.list, args.limit, log=print)
+    print(f"{r['tiles']} tiles, {r['elements']} output integers, {r['mismatches']} mismatches"
+          + (f" (first at {r['first_mismatch']}, max |diff| {r['max_abs_diff']})" if r["mismatches"] else ""))
+    return 1 if r["mismatches"] else 0
+
+
 def cmd_verify(args) -> int:
-    from pathlib import Path
-
     from frd_q.fsutil import write_json, write_text
-    from sim.verify import LEVELS, markdown, verify
+    from sim.verify import LEVELS, Level, markdown, verify
 
-    levels = LEVELS if args.levels is None else tuple(x.strip() for x in args.levels.split(",") if x.strip())
+    levels = LEVELS if args.levels is None else Level.parse(x.strip() for x in args.levels.split(",") if x.strip())
     report = verify(args.build, args.data, args.list, args.limit, levels, args.in_stall, args.out_stall,
                     log=None if args.quiet else print)
     out = Path(args.report) if args.report else Path(args.build) / "verify"
@@ -207,7 +251,7 @@ def cmd_seu(args) -> None:
 
 
 def cmd_sweep(args) -> None:
-    from frd_q.sweep import (ensure_sweep_teacher, find_point, load_sweep, run_point, run_sweep, status_table,
+    from frd_q.apps.sweep import (ensure_sweep_teacher, find_point, load_sweep, run_point, run_sweep, status_table,
                              write_record)
 
     cfg = load_sweep(args.config)
@@ -229,7 +273,7 @@ def cmd_sweep(args) -> None:
 
 
 def cmd_report(args) -> None:
-    from frd_q.report import write_report
+    from frd_q.apps.report import write_report
 
     paths = write_report(args.sweep, args.out, samples=args.samples)
     print(f"wrote {paths['md']} and {paths['html']} ({len(paths['png'])} plots)")
@@ -366,7 +410,44 @@ def build_parser() -> argparse.ArgumentParser:
     sy.add_argument("--build", required=True, help="flows/build.py output folder (through codegen)")
     sy.add_argument("--cache", default=None, help="cache folder of per-layer results (default <build>/synth/cache)")
     sy.set_defaults(func=cmd_synth)
+
+    add_build_parser(sub)
+
+    c = sub.add_parser("check-hw", help="the FINN hardware-layer graph of a build vs the PyTorch student, every tile")
+    c.add_argument("--build", type=Path, required=True, help="flows/build.py output folder")
+    c.add_argument("--data", type=Path, required=True, help="data root with {A,B,label} folders")
+    c.add_argument("--list", help="optional list file of pair names")
+    c.add_argument("--limit", type=int, help="check only the first N tiles")
+    c.set_defaults(func=cmd_check_hw)
     return p
+
+
+def add_build_parser(sub) -> None:
+    from hw.fifo_sizing import FifoSizing  # light: the flow itself (qonnx, FINN) is imported only to build
+
+    b = sub.add_parser("build", help="the FINN flow: a dataflow accelerator for a student checkpoint and a board",
+                       description="Runs the steps of hw/steps.py as far as the installed tools allow (without "
+                                   "Vivado / Vitis HLS: through RTL code generation and FIFO sizing) and writes the "
+                                   "outputs listed in hw/buildfolder.py.")
+    b.add_argument("--board", required=True, help="board name from hw/boards.yaml, or 'list' to print the catalogue")
+    b.add_argument("--checkpoint", type=Path, help="student checkpoint (frd-q train output)")
+    b.add_argument("--out", type=Path, help="output folder (default build/<board>)")
+    b.add_argument("--tile", type=int, default=256, help="tile size the accelerator processes (default 256)")
+    fold = b.add_mutually_exclusive_group()
+    fold.add_argument("--target-fps", type=float, help="tiles per second to fold for (default: fastest that fits)")
+    fold.add_argument("--folding", type=Path, help="FINN folding JSON to apply")
+    b.add_argument("--clock-ns", type=float, help="clock period in ns (default: the board's)")
+    b.add_argument("--fit-limit", type=float, default=0.9, help="largest share of each board resource to use (0.9)")
+    b.add_argument("--mvau-wwidth-max", type=int, default=288,
+                   help="widest MVAU weight stream in bits (PE*SIMD*weight bits) folding may use (288)")
+    b.add_argument("--fifo-sizing", choices=[m.value for m in FifoSizing], default=FifoSizing.SEARCH.value,
+                   help="FIFO depths of a branching graph by Verilator simulation: search (smallest full-speed depths "
+                        "and the depths that deadlock, default), room (one run: the occupancy with room everywhere), "
+                        "off (FINN's depth 2)")
+    b.add_argument("--start-step", help="resume from this step (a step name of hw/steps.py)")
+    b.add_argument("--stop-step", help="stop after this step (an error if its tools are missing)")
+    b.add_argument("--overwrite", action="store_true", help="replace a non-empty output folder")
+    b.set_defaults(func=cmd_build)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -444,7 +444,7 @@ def to_html(blocks: list[Block]) -> str:
 
 def write_report(sweep: str | Path, out: str | Path | None = None, samples: int = 3) -> dict:
     """Write report.md, report.html and the PNGs into `out` (default <sweep>/report); returns their paths."""
-    from frd_q.sweep import load_records
+    from frd_q.apps.sweep import load_records
     from hw.boards import get_board
 
     sweep = Path(sweep)
