@@ -3,7 +3,7 @@
     .venv/bin/python bench/rtl_sim.py --build BUILD [--data ../shared/data/real_cd]
 
 BUILD is a flows/build.py output of the early-fusion (all-RTL) student. With a fresh temporary cache, prints the
-compile time, the wall time of one 256x256 tile (raw pixels in, head accumulators out, checked against PyTorch),
+compile time, the wall time of one tile (the build's tile size) (raw pixels in, head accumulators out, checked against PyTorch),
 simulated cycles per second, and the steady-state cycles per tile of two tiles streamed back to back next to
 FINN's estimate.
 """
@@ -26,16 +26,17 @@ def main() -> None:
     logging.getLogger("torch.utils.cpp_extension").setLevel(logging.ERROR)
     warnings.filterwarnings("ignore")
     from frd_q.config import DataSource
-    from frd_q.data.dataset import load_pairs, scan_root
-    from frd_q.data.dataset import iter_tiles
+    from frd_q.data.dataset import iter_tiles, load_pairs, scan_root
+    from hw.buildfolder import BuildFolder
     from hw.finn_env import finn_session
     from sim.hil import _accelerator, stream_tile, throughput
 
-    tiles = iter_tiles(load_pairs(scan_root(DataSource(root=args.data))), 256)
+    tiles = iter_tiles(load_pairs(scan_root(DataSource(root=args.data))), BuildFolder(args.build).summary.tile)
     (k1, a1, b1), (k2, a2, b2) = next(tiles), next(tiles)
     with tempfile.TemporaryDirectory() as cache:
-        with finn_session(args.build / "finn_tmp"):
-            acc, chain = _accelerator(args.build, cache)
+        with finn_session(BuildFolder(args.build).finn_tmp):
+            acc = _accelerator(args.build, cache)
+            chain = list(acc.nodes)
             t0 = time.perf_counter()
             acc.compile(chain)
             print(f"{'layers':<28} {len(chain)}")

@@ -3,11 +3,11 @@
     from hw.flow import BuildConfig, run_flow
     summary = run_flow(BuildConfig(checkpoint="runs/student_w4a4/best.pt", board="ZCU104", out="build/zcu104"))
 
-Writes into `out`: finn.log (what FINN prints), model.onnx (QONNX), intermediate/NN_<step>.onnx after every step, dataflow_parent.onnx and
-partitions/ (the accelerator model), folding_config.json, estimates.json/.md, hdl/ (generated sources and
-filelist.txt), time_per_step.json and summary.json. The Xilinx-tool steps run where the tools are; elsewhere the
-flow stops before the first of them with a message naming the missing tool (an error only when that step was
-asked for explicitly with stop_step).
+Writes into `out` the files listed in hw/buildfolder.py (BuildFolder knows where each lives; summary.json is a
+BuildSummary): finn.log, model.pt/.onnx, intermediate/NN_<step>.onnx after every step, the partition, folding,
+estimates, hdl/, fifo_sizing.json, time_per_step.json and summary.json. The Xilinx-tool steps run where the
+tools are; elsewhere the flow stops before the first of them with a message naming the missing tool (an error
+only when that step was asked for explicitly with stop_step).
 """
 
 from __future__ import annotations
@@ -25,7 +25,7 @@ from qonnx.core.modelwrapper import ModelWrapper
 from frd_q.errors import ConfigError, FrdError
 from frd_q.fsutil import write_json
 from hw.boards import Board, get_board
-from hw.buildfolder import TIMES, BuildFolder, BuildSummary
+from hw.buildfolder import LOG, TIMES, BuildFolder, BuildSummary
 from hw.fifo_sizing import FifoSizing
 from hw.finn_env import finn_session
 from hw.graph import has_hls_layers
@@ -97,13 +97,39 @@ class Build:
 
 
 def run_flow(cfg: BuildConfig, log=print) -> BuildSummary:
-    board = get_board(cfg.board)
-    build = Build(cfg, board)
-    folder = build.folder
+    """Run the steps from cfg.start_step to cfg.stop_step (or as far as the installed tools allow)."""
+    build = Build(cfg, get_board(cfg.board))
+    first, last = _step_range(cfg)
+    model = _start(build, first)
+    with finn_session(build.folder.finn_tmp):
+        for index in range(first, last + 1):
+            name, step = STEPS[index]
+            tool = TOOL_STEPS.get(name)
+            if tool and shutil.which(tool) is None and _needs_tool(name, model) and cfg.stop_step is None:
+                build.summary.stopped_before = name
+                build.summary.stop_reason = f"{tool} not on PATH"
+                log(f"[{index + 1}/{len(STEPS)}] {name}: needs {tool}, which is not on PATH: stopping here "
+                    f"(everything up to code generation is in {cfg.out})")
+                break
+            log(f"[{index + 1}/{len(STEPS)}] {name} ...", end="", flush=True)
+            model = _run_step(build, index, model, log)
+    build.summary.completed = [n for n in STEP_NAMES if n in build.summary.steps]
+    build.folder.write_summary(build.summary)
+    return build.summary
+
+
+def _step_range(cfg: BuildConfig) -> tuple[int, int]:
     first = STEP_NAMES.index(cfg.start_step) if cfg.start_step else 0
     last = STEP_NAMES.index(cfg.stop_step) if cfg.stop_step else len(STEPS) - 1
     if first > last:
         raise ConfigError(f"start step {cfg.start_step} comes after stop step {cfg.stop_step}")
+    return first, last
+
+
+def _start(build: Build, first: int) -> ModelWrapper | None:
+    """A fresh build checks its inputs and output folder; a resumed one loads the model of the step before `first`,
+    drops the later steps' models and keeps what the earlier steps recorded. Returns the model to start from."""
+    cfg, folder = build.cfg, build.folder
     if first == 0 and cfg.out.exists() and any(cfg.out.iterdir()) and not cfg.overwrite:
         raise ConfigError(f"{cfg.out}: output folder is not empty (use --overwrite, or --start-step to resume)")
     if first == 0 and cfg.out.exists() and cfg.overwrite:
@@ -118,42 +144,35 @@ def run_flow(cfg: BuildConfig, log=print) -> BuildSummary:
             raise ConfigError(f"{previous}: cannot resume at {cfg.start_step}, the previous step's model is missing")
         model = ModelWrapper(str(previous))
         folder.drop_models_from(first)  # the models of the steps about to run again
-    if first > 0 and folder.summary_path.is_file():  # resuming: keep what the earlier steps recorded
-        build.summary = folder.summary
-        build.summary.stopped_before = build.summary.stop_reason = None
-    build.summary.board, build.summary.clock_ns = asdict(board), build.clock_ns
+        if folder.summary_path.is_file():
+            build.summary = folder.summary
+            build.summary.stopped_before = build.summary.stop_reason = None
+    build.summary.board, build.summary.clock_ns = asdict(build.board), build.clock_ns
     build.summary.config = _jsonable(asdict(cfg))
+    return model
+
+
+def _run_step(build: Build, index: int, model: ModelWrapper | None, log) -> ModelWrapper:
+    """Step number `index`, FINN's output into finn.log; saves its model, timing and notes."""
+    name, step = STEPS[index]
+    t0 = time.time()
+    try:
+        with _finn_output_to(build.folder.path / LOG):
+            print(f"==== {name}", flush=True)
+            model = step(model, build)
+    except FrdError:
+        log(" failed")
+        raise
     times = build.summary.steps
-    with finn_session(cfg.out / "finn_tmp"):
-        for index in range(first, last + 1):
-            name, step = STEPS[index]
-            tool = TOOL_STEPS.get(name)
-            if tool and shutil.which(tool) is None and _needs_tool(name, model) and cfg.stop_step is None:
-                build.summary.stopped_before = name
-                build.summary.stop_reason = f"{tool} not on PATH"
-                log(f"[{index + 1}/{len(STEPS)}] {name}: needs {tool}, which is not on PATH: stopping here "
-                    f"(everything up to code generation is in {cfg.out})")
-                break
-            log(f"[{index + 1}/{len(STEPS)}] {name} ...", end="", flush=True)
-            t0 = time.time()
-            try:
-                with _finn_output_to(folder.path / "finn.log"):
-                    print(f"==== {name}", flush=True)
-                    model = step(model, build)
-            except FrdError:
-                log(" failed")
-                raise
-            times[name] = round(time.time() - t0, 2)
-            model.save(str(folder.step_model_path(index, name)))
-            log(f" {times[name]:.1f} s")
-            for note in build.notes:
-                log(f"  note: {note}")
-            build.summary.notes.extend(build.notes)
-            build.notes.clear()
-            write_json(folder.path / TIMES, times)
-    build.summary.completed = [n for n in STEP_NAMES if n in times]
-    folder.write_summary(build.summary)
-    return build.summary
+    times[name] = round(time.time() - t0, 2)
+    model.save(str(build.folder.step_model_path(index, name)))
+    log(f" {times[name]:.1f} s")
+    for note in build.notes:
+        log(f"  note: {note}")
+    build.summary.notes.extend(build.notes)
+    build.notes.clear()
+    write_json(build.folder.path / TIMES, times)
+    return model
 
 
 @contextlib.contextmanager

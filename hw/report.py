@@ -77,7 +77,7 @@ def markdown(est: dict) -> str:
 
 def write_estimates(model, build) -> dict:
     est = estimate(model, build.board, build.clock_ns, build.cfg.tile)
-    write_json(build.out / "estimates.json", est)
+    write_json(build.folder.estimates_path, est)
     with atomic_path(build.out / "estimates.md") as tmp:
         Path(tmp).write_text(markdown(est))
     return {k: v for k, v in est.items() if k != "layers"}

@@ -61,10 +61,11 @@ class Level(str, Enum):
     @classmethod
     def parse(cls, names) -> list[Level]:
         """The levels named (strings or Levels), in chain order; unknown names are one ConfigError."""
-        unknown = sorted(str(n) for n in names if n not in {lv.value for lv in cls})
+        names = [str(n) for n in names]
+        unknown = sorted(n for n in names if n not in {lv.value for lv in cls})
         if unknown:
             raise ConfigError(f"unknown levels {unknown}; choose from {', '.join(lv.value for lv in cls)}")
-        return [lv for lv in cls if lv.value in {str(n) for n in names}]
+        return [lv for lv in cls if lv.value in names]
 
 
 LEVELS = tuple(Level)

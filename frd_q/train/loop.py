@@ -128,6 +128,36 @@ def load_teacher(cfg: Config, student, device):
     return teacher, Distiller(cfg.distill, student, teacher, cfg.train.seed).to(device)
 
 
+def load_data(cfg: Config, validate: bool = True) -> tuple[TileDataset, list]:
+    """The training tiles, and the validation pairs (full images) when `validate`."""
+    channels, threshold = cfg.data.in_channels, cfg.data.label_threshold
+    tiles = TileDataset(load_pairs(scan_sources(cfg.data.train), channels, threshold), cfg.data.tile_size)
+    val_pairs = load_pairs(scan_sources(cfg.data.val), channels, threshold) if cfg.data.val and validate else []
+    return tiles, val_pairs
+
+
+def open_run_dir(run_dir: Path, cfg: Config) -> None:
+    """Create the run folder, clear temporary files a killed process left (SIGKILL, power loss), write the config."""
+    run_dir.mkdir(parents=True, exist_ok=True)
+    for stale in run_dir.glob(".*.tmp-*"):
+        stale.unlink()
+    with atomic_path(run_dir / "config.yaml") as tmp:
+        tmp.write_text(yaml.safe_dump(to_dict(cfg), sort_keys=False))
+
+
+def step_loss(net, loss_fn, teacher, distiller, a, b, label, valid, step: int) -> tuple[torch.Tensor, dict]:
+    """(total loss, {term: value}) of one batch: the task loss, plus the distillation terms beside a frozen teacher."""
+    if distiller is None:
+        return loss_fn(net(a, b), label, valid)
+    out = net(a, b, return_features=True)
+    with torch.no_grad():
+        out_t = teacher(a, b, return_features=True)
+    loss, terms = loss_fn(out.logits, label, valid)
+    d_loss, d_terms = distiller(out, out_t, label, valid, step)
+    terms.update(d_terms)
+    return loss + d_loss, terms
+
+
 def train(cfg: Config, resume: bool = False, overwrite: bool = False, stop_after: int | None = None,
           progress: bool = True) -> dict:
     """Train per `cfg`; return the final metrics dict. `stop_after` ends the run early at that step (resumable)."""
@@ -138,11 +168,7 @@ def train(cfg: Config, resume: bool = False, overwrite: bool = False, stop_after
     if ctx.rank == 0 and not resume and last.exists() and not overwrite:
         raise ConfigError(f"{last}: a run named '{cfg.name}' exists; pass --resume to continue it or --overwrite")
 
-    tiles = TileDataset(load_pairs(scan_sources(cfg.data.train), cfg.data.in_channels, cfg.data.label_threshold),
-                        cfg.data.tile_size)
-    val_pairs = []
-    if cfg.data.val and ctx.rank == 0:
-        val_pairs = load_pairs(scan_sources(cfg.data.val), cfg.data.in_channels, cfg.data.label_threshold)
+    tiles, val_pairs = load_data(cfg, validate=ctx.rank == 0)
     pos_weight = cfg.loss.pos_weight if cfg.loss.pos_weight is not None else auto_pos_weight(tiles.change_fraction())
 
     torch.manual_seed(cfg.train.seed)
@@ -169,11 +195,7 @@ def train(cfg: Config, resume: bool = False, overwrite: bool = False, stop_after
     net = ctx.wrap(model)
 
     if ctx.rank == 0:  # the run folder appears only once data, model and checkpoint have loaded
-        run_dir.mkdir(parents=True, exist_ok=True)
-        for stale in run_dir.glob(".*.tmp-*"):  # left by a process killed while saving (SIGKILL, power loss)
-            stale.unlink()
-        with atomic_path(run_dir / "config.yaml") as tmp:
-            tmp.write_text(yaml.safe_dump(to_dict(cfg), sort_keys=False))
+        open_run_dir(run_dir, cfg)
     keep = start if resume else None
     train_log = CsvLog(run_dir / "train_log.csv", keep) if ctx.rank == 0 else None
     val_log = CsvLog(run_dir / "val_log.csv", keep) if ctx.rank == 0 else None
@@ -186,16 +208,7 @@ def train(cfg: Config, resume: bool = False, overwrite: bool = False, stop_after
         batch = make_batch(tiles, cfg, step, ctx.rank, ctx.world)
         a, b = batch["a"].to(device), batch["b"].to(device)
         label, valid = batch["label"].to(device), batch["valid"].to(device)
-        if distiller is None:
-            loss, terms = loss_fn(net(a, b), label, valid)
-        else:
-            out = net(a, b, return_features=True)
-            with torch.no_grad():
-                out_t = teacher(a, b, return_features=True)
-            loss, terms = loss_fn(out.logits, label, valid)
-            d_loss, d_terms = distiller(out, out_t, label, valid, step)
-            loss = loss + d_loss
-            terms.update(d_terms)
+        loss, terms = step_loss(net, loss_fn, teacher, distiller, a, b, label, valid, step)
         if not torch.isfinite(loss):
             raise TrainingError(f"{run_dir}: loss became {loss.item()} at step {step + 1}; last.pt holds the "
                                 f"last good state; lower train.lr")

@@ -64,6 +64,7 @@ def test_unchanged_words_reproduce_the_fault_free_run_and_a_sign_flip_does_not(s
     assert not np.array_equal(hit, clean[model.runner.output])
 
 
+@pytest.mark.hil
 def test_rtl_thresholding_with_a_flipped_bit_matches_the_search_tree_model(tmp_path, early_build, real_cd, sim_cache):
     """The fault model checked against the chip: one threshold's high bit flipped in the RTL memory files."""
     from hw.finn_env import finn_session

@@ -23,6 +23,7 @@ def early_report(early_build, real_cd, sim_cache):
     return verify(out, real_cd, limit=2, cache=sim_cache)
 
 
+@pytest.mark.hil
 def test_every_level_agrees_on_real_tiles(early_report):
     assert [r["level"] for r in early_report["levels"]] == ["torch", "qonnx", "streamlined", "hw", "rtl"]
     for r in early_report["levels"]:
@@ -40,6 +41,7 @@ def broken(tmp_path, early_build):
     return dst
 
 
+@pytest.mark.hil
 def test_a_flipped_weight_bit_is_named_by_its_layer(broken, real_cd, sim_cache):
     fault = flip_weight_bit(broken, "MVAU_rtl_1", word=3, bit=2)
     assert fault["before"] != fault["after"]
@@ -50,26 +52,27 @@ def test_a_flipped_weight_bit_is_named_by_its_layer(broken, real_cd, sim_cache):
     assert rtl["first_layer"]["layer"] == "MVAU_rtl_1" and rtl["first_layer"]["tie"] is False
 
 
-def _threshold_hits(build, real_cd, index):
-    """hits[c, k]: how many inputs of channel c of the index-th Thresholding layer sit exactly on threshold k."""
+def _threshold_hits(build, real_cd, index, width=1):
+    """hits[c, k]: how many inputs of channel c of the index-th Thresholding layer of the hardware graph lie in
+    [threshold k, threshold k + width) on the first real tile: raising that threshold by `width` changes them."""
     from qonnx.core.modelwrapper import ModelWrapper
 
     from frd_q.config import DataSource
-    from frd_q.data.dataset import load_pairs, scan_root
-    from frd_q.export.qonnx import accelerator_inputs
-    from frd_q.data.dataset import iter_tiles
+    from frd_q.data.dataset import iter_tiles, load_pairs, scan_root
+    from frd_q.export.qonnx import graph_feed
     from hw.buildfolder import BuildFolder
     from hw.execute import execute
 
     model = ModelWrapper(str(BuildFolder(build).partition_model()))
     node = [n for n in model.graph.node if n.op_type == "Thresholding"][index]
     _, a, b = next(iter_tiles(load_pairs(scan_root(DataSource(root=str(real_cd)))), 256))
-    names = [i.name for i in model.graph.input]
-    ctx = execute(model, dict(zip(names, accelerator_inputs(len(names), a, b))), keep_all=True)
+    ctx = execute(model, graph_feed(model, a, b), keep_all=True)
     x, t = ctx[node.input[0]], model.get_initializer(node.input[1])
-    return (x.reshape(-1, t.shape[0])[:, :, None] == t[None]).sum(axis=0)
+    x = x.reshape(-1, t.shape[0])[:, :, None]
+    return ((x >= t[None]) & (x < t[None] + width)).sum(axis=0)
 
 
+@pytest.mark.hil
 def test_an_off_by_one_threshold_is_named_by_its_layer(broken, real_cd, sim_cache):
     hits = _threshold_hits(broken, real_cd, 1)
     channel, index = np.unravel_index(hits.argmax(), hits.shape)
@@ -83,7 +86,11 @@ def test_an_off_by_one_threshold_is_named_by_its_layer(broken, real_cd, sim_cach
 
 
 def test_a_fault_in_the_hardware_graph_is_named_against_the_streamlined_graph(broken, real_cd, sim_cache):
-    shift_hw_threshold(broken, 2, channel=0, delta=3)
+    # a channel some of whose inputs sit within 3 of a threshold (which channel depends on the trained weights)
+    hits = _threshold_hits(broken, real_cd, 2, width=3).sum(axis=1)
+    channel = int(hits.argmax())
+    assert hits[channel] > 0
+    shift_hw_threshold(broken, 2, channel=channel, delta=3)
     report = verify(broken, real_cd, limit=1, levels=("torch", "streamlined", "hw"), cache=sim_cache)
     assert level(report, "streamlined")["mismatches"] == 0
     hw = level(report, "hw")
@@ -91,6 +98,7 @@ def test_a_fault_in_the_hardware_graph_is_named_against_the_streamlined_graph(br
     assert hw["first_layer"]["reference_layer"].startswith("MultiThreshold")
 
 
+@pytest.mark.hil
 @pytest.mark.slow
 def test_siamese_student_every_rtl_layer_agrees(siamese_build, real_cd, sim_cache):
     out, _ = siamese_build
@@ -161,6 +169,7 @@ def test_threshold_gap_tells_a_tie_from_a_fault():
     assert threshold_gap(model, node, x, np.array([[False, True]])) == pytest.approx(4.0)
 
 
+@pytest.mark.hil
 @pytest.mark.slow
 def test_siamese_student_flipped_weight_bit_is_named(tmp_path, siamese_build, real_cd, sim_cache):
     out, _ = siamese_build
@@ -175,6 +184,7 @@ def test_siamese_student_flipped_weight_bit_is_named(tmp_path, siamese_build, re
     assert rtl["mismatches"] > 0 and rtl["first_layer"]["layer"] == "MVAU_rtl_1"
 
 
+@pytest.mark.hil
 @pytest.mark.slow
 def test_rtl_mvau_with_simd_equal_mw_loses_results_under_backpressure(siamese_build, tmp_path, sim_cache):
     """A real finn-rtllib fault the simulation found: the MVAU output queue is too short when SIMD = MW. frd_q's

@@ -38,6 +38,7 @@ endmodule
 """
 
 
+@pytest.mark.hil
 @pytest.mark.parametrize("depth,style", [(2, "auto"), (1500, "block"), (5000, "auto")])  # shift, BRAM, URAM
 def test_fixed_fifo_passes_every_word_under_random_stalls(tmp_path, sim_cache, depth, style):
     lib = prepare_rtllib(tmp_path / "lib")
