@@ -28,6 +28,7 @@ import json
 import shutil
 from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
+from typing import ClassVar
 
 from frd_q.errors import ConfigError
 from frd_q.fsutil import write_json
@@ -57,13 +58,20 @@ class BuildSummary:
     hdl: dict | None = None  #: codegen: files, rtl_layers, hls_layers
     fifo_sizing: dict | None = None  #: fifo_sizing: sized or why not, mode, totals
 
+    source: ClassVar[str] = SUMMARY  #: the file it was read from, for error messages
+
+    def _need(self, section: dict, key: str, what: str):
+        if key not in section:
+            raise ConfigError(f"{self.source}: no {what} (not the summary of a finished flows/build.py build)")
+        return section[key]
+
     @property
     def tile(self) -> int:
-        return int(self.config["tile"])
+        return int(self._need(self.config, "tile", "config.tile"))
 
     @property
     def board_name(self) -> str:
-        return self.board["name"]
+        return self._need(self.board, "name", "board.name")
 
     @property
     def fifos_sized(self) -> bool:
@@ -78,7 +86,9 @@ class BuildSummary:
         unknown = sorted(set(data) - known)
         if unknown:
             raise ConfigError(f"{where}: unknown keys {unknown} (written by another frd_q version?)")
-        return cls(**data)
+        summary = cls(**data)
+        summary.source = where
+        return summary
 
 
 class BuildFolder:

@@ -152,12 +152,17 @@ class SizingSettings:
     seed: int = 0  #: random pixels and stalls
 
     def __post_init__(self):
+        try:
+            object.__setattr__(self, "mode", FifoSizing(self.mode))
+        except ValueError:
+            raise SizingError(f"FIFO sizing mode {self.mode!r}: choose one of "
+                              f"{', '.join(m.value for m in FifoSizing)}") from None
         if self.frames < 2:
             raise SizingError("FIFO sizing needs at least two frames (it compares the interval between frames)")
 
     @property
     def search(self) -> bool:
-        return FifoSizing(self.mode) is FifoSizing.SEARCH
+        return self.mode is FifoSizing.SEARCH
 
 
 def size_fifos(model, build_dir: str | Path, part: str, clock_ns: float, settings: SizingSettings = SizingSettings(),

@@ -32,6 +32,8 @@ class BuildRunner:
         self.folder = BuildFolder(build_dir)
         self.build = self.folder.path
         summary = self.folder.summary
+        if summary.hw_checkpoint is None:
+            raise ConfigError(f"{self.folder.summary_path}: no hw_checkpoint (the build stopped before its export)")
         self.tile = summary.tile
         self.model, self.cfg, _ = load_model(summary.hw_checkpoint)
         self.channels = self.cfg.data.in_channels
@@ -70,6 +72,8 @@ class QonnxRunner:
             self.graph = ModelWrapper(str(self.path))
         except Exception as e:  # onnx raises DecodeError and others for a file that is not a model
             raise ConfigError(f"{self.path}: cannot read ONNX model ({type(e).__name__})") from None
+        if not self.graph.graph.input or not self.graph.graph.output:
+            raise ConfigError(f"{self.path}: not an exported frd_q graph (no inputs or outputs)")
         shape = self.graph.get_tensor_shape(self.graph.graph.input[0].name)
         stacked = len(self.graph.graph.input) == 1  # early fusion: both dates stacked along channels
         self.tile, self.channels = int(shape[1]), int(shape[-1]) // (2 if stacked else 1)

@@ -103,12 +103,36 @@ def _nodes_by_class(model) -> dict[str, list]:
     return out
 
 
-def _align(a: np.ndarray, shape: tuple) -> np.ndarray | None:
+NCHW, NHWC = ["N", "C", "H", "W"], ["N", "H", "W", "C"]
+
+
+def _layout(model, tensor: str, default: list[str] | None = None) -> list[str] | None:
+    """The tensor's data layout annotation (InferDataLayouts), else `default`."""
+    layout = model.get_tensor_layout(tensor)
+    return list(layout) if layout is not None else default
+
+
+def _align(a: np.ndarray, shape: tuple, layout: list[str] | None = None,
+           target: list[str] | None = None) -> np.ndarray | None:
+    """The reference tensor `a` (layout `layout`) in the layout and shape of the tensor it is compared with, or None
+    when it cannot be. With both layouts known the transpose follows them (a (1, C, H, W) tensor with C = H = W has
+    the same shape in both); with one unknown, an NCHW reference is assumed when only its transpose fits."""
+    if a.ndim == 4 and layout is not None and target is not None:
+        if layout == NCHW and target == NHWC:
+            a = a.transpose(0, 2, 3, 1)
+        elif layout == NHWC and target == NCHW:
+            a = a.transpose(0, 3, 1, 2)
+        return a if a.shape == shape else None
     if a.shape == shape:
         return a
     if a.ndim == 4 and a.transpose(0, 2, 3, 1).shape == shape:  # NCHW reference against an NHWC layer
         return a.transpose(0, 2, 3, 1)
     return None
+
+
+def backend_layer(node) -> bool:
+    """A FINN hardware layer (its tensors are NHWC)."""
+    return node.domain.startswith("finn.custom_op.fpgadataflow")
 
 
 def first_graph_difference(ref_model, ref_ctx: dict, model, ctx: dict, integer_inputs: bool = False) -> dict | None:
@@ -125,7 +149,8 @@ def first_graph_difference(ref_model, ref_ctx: dict, model, ctx: dict, integer_i
             continue
         ref_node = ref_nodes[cls][k]
         got = ctx[node.output[0]]
-        want = _align(ref_ctx[ref_node.output[0]], got.shape)
+        want = _align(ref_ctx[ref_node.output[0]], got.shape, _layout(ref_model, ref_node.output[0]),
+                      _layout(model, node.output[0], NHWC if backend_layer(node) else None))
         if want is None or np.array_equal(got, want):
             continue
         gap = None
@@ -176,14 +201,20 @@ def first_quant_difference(qonnx_model, qonnx_ctx: dict, model, ctx: dict) -> di
         if node.op_type != "MultiThreshold":
             continue
         got = ctx[node.output[0]]
-        while k < len(quants) and _align(qonnx_ctx[quants[k].output[0]], got.shape) is None:
+        target = _layout(model, node.output[0])
+        # the QONNX graph is PyTorch's: its 4D activations are NCHW unless annotated otherwise
+        ref_layout = lambda q: _layout(qonnx_model, q.output[0], NCHW if q_ndim(q) == 4 else None)  # noqa: E731
+        q_ndim = lambda q: qonnx_ctx[q.output[0]].ndim  # noqa: E731
+        while k < len(quants) and _align(qonnx_ctx[quants[k].output[0]], got.shape, ref_layout(quants[k]),
+                                         target) is None:
             k += 1
         if k >= len(quants):
             return None
         q, pre = _quant_integers(qonnx_model, quants[k], qonnx_ctx)
         ref_node = quants[k]
         k += 1
-        want, pre = _align(q, got.shape), _align(pre, got.shape)
+        layout = ref_layout(ref_node)
+        want, pre = _align(q, got.shape, layout, target), _align(pre, got.shape, layout, target)
         if np.array_equal(got, want):
             continue
         differing = got != want

@@ -1,0 +1,238 @@
+"""hw.folding on a small synthetic hardware-layer graph (no build): SetFolding seeing frd_q's RTL stream operators under
+their HLS names, the SIMD = MW refolding of RTL MVAUs, cycle and resource checks, and the three ways the flow's
+folding step chooses PE/SIMD (a folding file, a target frame rate, the fastest design that fits).
+
+The graph: x (1, 4, 4, 12) UINT4 -> MVAU_rtl (12 -> 8, INT4 weights, no activation) -+-> dup_skip -+-> cat_join -> y
+(DuplicateStreams_rtl, StreamingConcat_rtl). Every function here runs in milliseconds on it.
+"""
+
+import dataclasses
+import json
+
+import numpy as np
+import pytest
+from onnx import TensorProto, helper
+from qonnx.core.datatype import DataType
+from qonnx.core.modelwrapper import ModelWrapper
+from qonnx.custom_op.registry import getCustomOp
+from qonnx.util.basic import qonnx_make_model
+
+from hw.boards import get_board
+from hw.folding import (ESTIMATED, apply_folding, avoid_simd_equals_mw, fastest_fitting, fits, fold,
+                        fully_unfolded_mvaus, slowest_layer_cycles, totals)
+from hw.rtl_ops import register
+
+RTL = "finn.custom_op.fpgadataflow.rtl"
+HLS = "finn.custom_op.fpgadataflow.hls"
+BOARD = get_board("ZCU104")
+WMAX = 288
+
+
+def mvau(name, mw, mh, simd=1, pe=1, op="MVAU_rtl", ins=("x", "w"), out="m", wbits=4):
+    return helper.make_node(op, list(ins), [out], name=name, domain=RTL if op.endswith("_rtl") else HLS,
+                            backend="fpgadataflow", MW=mw, MH=mh, SIMD=simd, PE=pe, inputDataType="UINT4",
+                            weightDataType=f"INT{wbits}", outputDataType="INT16", accDataType="INT16",
+                            numInputVectors=[1, 4, 4], mem_mode="internal_decoupled", noActivation=1, ActVal=0,
+                            binaryXnorMode=0, resType="auto", ram_style="auto")
+
+
+def model_of(nodes, tensors: dict, weights: dict) -> ModelWrapper:
+    """tensors: {name: (shape, datatype)}, the first the input, the last the output."""
+    register()
+    vi = lambda n: helper.make_tensor_value_info(n, TensorProto.FLOAT, tensors[n][0])  # noqa: E731
+    names = list(tensors)
+    model = ModelWrapper(qonnx_make_model(helper.make_graph(nodes, "g", [vi(names[0])], [vi(names[-1])])))
+    for name, (shape, dt) in tensors.items():
+        model.set_tensor_shape(name, shape)
+        model.set_tensor_datatype(name, DataType[dt])
+    rng = np.random.default_rng(0)
+    for name, (mw, mh, bits) in weights.items():
+        model.set_initializer(name, rng.integers(-(2 ** (bits - 1)), 2 ** (bits - 1), size=(mw, mh)).astype(np.float32))
+        model.set_tensor_datatype(name, DataType[f"INT{bits}"])
+    return model
+
+
+def small_model() -> ModelWrapper:
+    nodes = [mvau("MVAU_rtl_0", 12, 8),
+             helper.make_node("DuplicateStreams_rtl", ["m"], ["a", "b"], name="dup_skip", domain=RTL,
+                              backend="fpgadataflow", NumChannels=8, PE=1, NumOutputStreams=2, inputDataType="INT16",
+                              numInputVectors=[1, 4, 4]),
+             helper.make_node("StreamingConcat_rtl", ["a", "b"], ["y"], name="cat_join", domain=RTL,
+                              backend="fpgadataflow", ChannelsPerStream=[8, 8], SIMD=1,
+                              inputDataTypes=["INT16", "INT16"], numInputVectors=[1, 4, 4])]
+    tensors = {"x": ([1, 4, 4, 12], "UINT4"), "m": ([1, 4, 4, 8], "INT16"), "a": ([1, 4, 4, 8], "INT16"),
+               "b": ([1, 4, 4, 8], "INT16"), "y": ([1, 4, 4, 16], "INT16")}
+    return model_of(nodes, tensors, {"w": (12, 8, 4)})
+
+
+def attrs(model, name, *keys):
+    inst = getCustomOp(next(n for n in model.graph.node if n.name == name))
+    return tuple(inst.get_nodeattr(k) for k in keys)
+
+
+def exp_cycles(model) -> dict:
+    return {n.name: getCustomOp(n).get_exp_cycles() for n in model.graph.node}
+
+
+# -- SetFolding under HLS names, and back --------------------------------------------------------------------
+def test_fold_parallelizes_frd_q_rtl_ops_under_their_hls_names_and_restores_them():
+    from finn.transformation.fpgadataflow.set_folding import SetFolding
+
+    model = small_model()
+    before = [(n.name, n.op_type, n.domain) for n in model.graph.node]
+    fast = fold(model, 1, WMAX)
+    assert [(n.name, n.op_type, n.domain) for n in fast.graph.node] == before  # names, types, domains restored
+    assert attrs(model, "dup_skip", "PE") == (1,) and attrs(model, "cat_join", "SIMD") == (1,)  # input untouched
+    # FINN's SetFolding alone does not know the RTL versions and leaves them at PE / SIMD 1 (it renames every node)
+    plain = model.transform(SetFolding(target_cycles_per_frame=1, mvau_wwidth_max=WMAX))
+    _, dup, cat = (getCustomOp(n) for n in plain.graph.node)
+    assert dup.get_nodeattr("PE") == 1 and cat.get_nodeattr("SIMD") == 1
+    # shown as HLS ops they are folded like the rest: the concat to its widest SIMD, the fork as far as it is needed
+    assert attrs(fast, "cat_join", "SIMD") == (8,)
+    assert attrs(fast, "dup_skip", "PE")[0] > 1
+    cycles = exp_cycles(fast)
+    assert cycles["cat_join"] == max(cycles.values()) == slowest_layer_cycles(fast) == 32
+    assert cycles["dup_skip"] <= 32 and cycles["MVAU_rtl_0"] <= 32
+    slow = fold(model, 10**12, WMAX)
+    assert attrs(slow, "MVAU_rtl_0", "SIMD", "PE") == (1, 1) and attrs(slow, "dup_skip", "PE") == (1,)
+
+
+def test_slowest_layer_cycles_is_the_slowest_layers_estimate():
+    model = small_model()
+    # fully folded MVAU: MW x MH cycles per pixel, 16 pixels
+    assert slowest_layer_cycles(model) == 12 * 8 * 16 == max(exp_cycles(model).values())
+    folded = fold(model, 400, WMAX)
+    assert slowest_layer_cycles(folded) <= 400 < slowest_layer_cycles(model)
+
+
+def test_fold_never_leaves_an_rtl_mvau_at_simd_equal_mw():
+    model = small_model()
+    fast = fold(model, 1, WMAX)
+    simd, pe = attrs(fast, "MVAU_rtl_0", "SIMD", "PE")
+    assert fully_unfolded_mvaus(fast) == [] and simd < 12 and 12 % simd == 0 and 8 % pe == 0
+    assert simd * pe * 4 <= WMAX
+
+
+# -- SIMD = MW ----------------------------------------------------------------------------------------------
+def four_mvaus():
+    """Four RTL MVAUs in a row: SIMD = MW; SIMD < MW; MW = 1 (SIMD = MW is then the only choice); and an HLS MVAU at
+    SIMD = MW (its HLS code handles it)."""
+    nodes = [mvau("full", 12, 8, simd=12, pe=2, ins=("x", "w0"), out="h0"),
+             mvau("part", 8, 6, simd=4, pe=3, ins=("h0", "w1"), out="h1"),
+             mvau("one", 6, 6, simd=6, pe=1, ins=("h1", "w2"), out="h2", op="MVAU_hls"),
+             mvau("single", 1, 4, simd=1, pe=1, ins=("h2s", "w3"), out="y")]
+    tensors = {"x": ([1, 4, 4, 12], "UINT4"), "h0": ([1, 4, 4, 8], "UINT4"), "h1": ([1, 4, 4, 6], "UINT4"),
+               "h2": ([1, 4, 4, 6], "UINT4"), "h2s": ([1, 4, 4, 1], "UINT4"), "y": ([1, 4, 4, 4], "INT16")}
+    return model_of(nodes, tensors, {"w0": (12, 8, 4), "w1": (8, 6, 4), "w2": (6, 6, 4), "w3": (1, 4, 4)})
+
+
+def test_fully_unfolded_mvaus_are_rtl_mvaus_at_simd_equal_mw_above_one():
+    assert fully_unfolded_mvaus(four_mvaus()) == ["full"]
+
+
+@pytest.mark.parametrize("wmax,want", [
+    (288, (6, 8)),  # 2 x 1 cycles per vector: SIMD 6 (a proper divisor of 12), every PE
+    (64, (2, 8)),  # at most 16 weights a cycle: 6 x 1 cycles, (4, 4) ties and the narrower SIMD wins
+    (8, (1, 2)),  # two 4-bit weights a cycle: (2, 1) and (1, 2) tie, the narrower SIMD wins
+])
+def test_avoid_simd_equals_mw_picks_the_fastest_proper_divisor_within_the_weight_stream(wmax, want):
+    model = four_mvaus()
+    assert avoid_simd_equals_mw(model, wmax) == ["full"]
+    assert attrs(model, "full", "SIMD", "PE") == want
+    assert attrs(model, "part", "SIMD", "PE") == (4, 3) and attrs(model, "single", "SIMD", "PE") == (1, 1)
+    assert attrs(model, "one", "SIMD", "PE") == (6, 1)  # HLS: left alone
+    assert fully_unfolded_mvaus(model) == []
+    simd, pe = want
+    best = min((12 // s) * (8 // p) for s in (1, 2, 3, 4, 6) for p in (1, 2, 4, 8) if s * p * 4 <= wmax)
+    assert (12 // simd) * (8 // pe) == best
+
+
+# -- resources ----------------------------------------------------------------------------------------------
+def test_fits_compares_every_estimated_resource_with_the_share_of_the_board():
+    model = fold(small_model(), 1, WMAX)
+    use = totals(model, BOARD.part)
+    assert set(use) == set(ESTIMATED) and "FF" not in ESTIMATED  # FINN does not estimate flip-flops
+    assert use["DSP"] > 0 and use["BRAM_18K"] > 0
+    exact = dataclasses.replace(BOARD, lut=max(1, int(use["LUT"])), bram18=int(use["BRAM_18K"]), dsp=int(use["DSP"]),
+                                uram=int(use["URAM"]), ff=0)
+    assert fits(model, exact, 1.0)  # at most the capacity; FF = 0 plays no part
+    assert not fits(model, exact, 0.9)
+    assert not fits(model, dataclasses.replace(exact, dsp=exact.dsp - 1), 1.0)
+    assert not fits(model, dataclasses.replace(exact, bram18=exact.bram18 - 1), 1.0)
+
+
+def test_fastest_fitting_bisects_between_the_slowest_and_the_fastest_folding():
+    model = small_model()
+    slow_use, fast_use = totals(fold(model, 10**12, WMAX), BOARD.part), totals(fold(model, 1, WMAX), BOARD.part)
+    assert slow_use["DSP"] < 4 < fast_use["DSP"]
+    # a board with room for everything: the fastest folding, limited by what SetFolding can do
+    found, cycles, limit = fastest_fitting(model, BOARD, 0.9, WMAX)
+    assert (cycles, limit) == (32, "folding limits") and slowest_layer_cycles(found) == 32
+    # 4 DSPs: a folding in between, limited by the resources
+    small = dataclasses.replace(BOARD, dsp=4)
+    found, cycles, limit = fastest_fitting(model, small, 1.0, WMAX)
+    assert limit == "resources" and fits(found, small, 1.0) and 32 < cycles < 12 * 8 * 16
+    assert cycles == slowest_layer_cycles(found)
+    # no DSP at all: not even the slowest folding fits
+    assert fastest_fitting(model, dataclasses.replace(BOARD, dsp=0), 1.0, WMAX) is None
+
+
+# -- the flow's folding step --------------------------------------------------------------------------------
+def build_for(tmp_path, **cfg):
+    from hw.flow import Build, BuildConfig
+
+    return Build(BuildConfig(checkpoint="unused", board="ZCU104", out=tmp_path, **cfg), BOARD)
+
+
+def test_a_folding_file_is_applied_as_given_and_simd_equal_mw_is_flagged(tmp_path):
+    folding = tmp_path / "folding.json"
+    folding.write_text(json.dumps({"Defaults": {}, "MVAU_rtl_0": {"SIMD": 12, "PE": 2},
+                                   "dup_skip": {"PE": 4}, "cat_join": {"SIMD": 2}}))
+    build = build_for(tmp_path, folding=folding)
+    model = apply_folding(small_model(), build)
+    assert attrs(model, "MVAU_rtl_0", "SIMD", "PE") == (12, 2)  # not refolded
+    assert attrs(model, "dup_skip", "PE") == (4,) and attrs(model, "cat_join", "SIMD") == (2,)
+    info = build.summary.folding
+    assert info["mode"] == f"file {folding}" and info["mvau_wwidth_max"] == WMAX
+    assert info["mvau_simd_equals_mw"] == ["MVAU_rtl_0"]
+    assert any(n.startswith("MVAU_rtl_0: SIMD = MW") for n in build.notes)
+    assert info["fps"] == pytest.approx(1e9 / BOARD.clock_ns / slowest_layer_cycles(model)) and info["fits"] is True
+    written = json.loads((tmp_path / "folding_config.json").read_text())
+    assert written["MVAU_rtl_0"]["SIMD"] == 12 and written["MVAU_rtl_0"]["PE"] == 2
+    assert written["dup_skip"]["PE"] == 4 and written["cat_join"]["SIMD"] == 2
+
+
+def test_a_missing_folding_file_is_a_flow_error(tmp_path):
+    from hw.flow import FlowError
+
+    build = build_for(tmp_path, folding=tmp_path / "nope.json")
+    with pytest.raises(FlowError, match="nope.json: folding file not found"):
+        apply_folding(small_model(), build)
+
+
+def test_a_target_frame_rate_is_folded_for(tmp_path):
+    clock_hz = 1e9 / BOARD.clock_ns
+    build = build_for(tmp_path, target_fps=clock_hz / 400)  # a budget of 400 cycles per frame
+    model = apply_folding(small_model(), build)
+    info = build.summary.folding
+    assert info["mode"].startswith("target") and info["requested_fps"] == pytest.approx(clock_hz / 400)
+    assert slowest_layer_cycles(model) <= 400 and info["fps"] >= info["requested_fps"]
+    assert "mvau_simd_equals_mw" not in info and info["fits"] is True
+
+
+def test_without_a_target_the_fastest_design_that_fits_is_chosen(tmp_path):
+    build = build_for(tmp_path)
+    model = apply_folding(small_model(), build)
+    info = build.summary.folding
+    assert info["limited_by"] == "folding limits" and info["mode"] == "fastest design within 90% of ZCU104"
+    assert info["fps"] == pytest.approx(1e9 / BOARD.clock_ns / 32) and slowest_layer_cycles(model) == 32
+    assert fully_unfolded_mvaus(model) == [] and build.notes == []
+
+
+def test_an_unreachable_target_says_which_frame_rate_fits(tmp_path):
+    build = build_for(tmp_path, target_fps=1e9 / BOARD.clock_ns)  # one cycle per frame
+    build.board = dataclasses.replace(BOARD, dsp=4)
+    apply_folding(small_model(), build)
+    info = build.summary.folding
+    assert info["fits"] is False and 0 < info["max_fitting_fps"] < info["fps"]
+    assert len(build.notes) == 1 and "does not fit ZCU104" in build.notes[0]
