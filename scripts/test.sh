@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
-# Set up .venv if needed, then run the whole test suite (slow tests included; deselect them with -m "not slow").
+# Set up .venv if needed, then run the whole test suite (slow tests included; deselect them with -m "not slow",
+# the Verilator simulations with -m "not hil"), one pytest worker per core, each test file on one worker (its
+# module fixtures built once); the session fixtures (tiny checkpoints, builds) are built once per worker.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
-exec .venv/bin/python -m pytest -q "$@"
+exec .venv/bin/python -m pytest -q -n auto --dist loadfile "$@"

@@ -60,6 +60,21 @@ def test_hw_graph_is_bit_exact_on_every_real_tile(request, real_cd, which):
     assert result["mismatches"] == 0, result
 
 
+def test_check_hw_command_prints_tiles_and_exits_by_the_result(early_build, real_cd, tmp_path, capsys):
+    from frd_q.apps.cli import main
+
+    out, _ = early_build
+    assert main(["check-hw", "--build", str(out), "--data", str(real_cd), "--limit", "2"]) == 0
+    assert "2 tiles, " in capsys.readouterr().out
+    broken = tmp_path / "broken"
+    shutil.copytree(out, broken, ignore=shutil.ignore_patterns("sim"))
+    from sim.faults import shift_hw_threshold
+
+    shift_hw_threshold(broken, 0, channel=0, delta=-1000)  # the first thresholds far below every input
+    assert main(["check-hw", "--build", str(broken), "--data", str(real_cd), "--limit", "1"]) == 1
+    assert main(["check-hw", "--build", str(tmp_path / "none"), "--data", str(real_cd)]) == 2
+
+
 def test_missing_xilinx_tool_stops_the_step_with_its_name(siamese_build):
     if shutil.which("vivado"):
         pytest.skip("vivado is installed here: the step would run")
