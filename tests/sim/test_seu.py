@@ -103,7 +103,7 @@ def test_sensitivity_rows_journal_and_resume(seu, tmp_path, monkeypatch):
     assert [(r["layer"], r["bit"]) for r in table["rows"]] == [(m.layer, b) for m in mems for b in (0, 3)]
     assert all(0 <= r["flipped_fraction"] <= 1 and r["trials"] == 2 for r in table["rows"])
     assert len(journal.read_text().splitlines()) == 4
-    import sim.seu as seu_mod
+    import sim.seu.measure as seu_mod
 
     calls = []
     real = seu_mod._evaluate
