@@ -12,7 +12,6 @@ stops the fork: a deadlock that sizing must find and cure.
 """
 
 import json
-import shutil
 
 import numpy as np
 import pytest
@@ -137,7 +136,7 @@ def _layer(op, ins, outs, name, **attrs):
                             backend="fpgadataflow", **attrs)
 
 
-def diamond_build(root, upsample: str = "rtl", sized: bool | None = None):
+def diamond_build(write, root, upsample: str = "rtl", sized: bool | None = None):
     """The module docstring's diamond as a build folder (intermediate/08_codegen.onnx, hdl/<node>/, finn_tmp/ as the
     flow leaves them); `upsample`: the backend of the upsampler ("hls": no RTL); `sized`: write a summary.json saying
     whether the FIFOs were sized (None: no summary)."""
@@ -175,42 +174,30 @@ def diamond_build(root, upsample: str = "rtl", sized: bool | None = None):
     for name, shape in shapes.items():
         model.set_tensor_shape(name, shape)
         model.set_tensor_datatype(name, DataType["UINT5" if name in ("g", "y") else dt])
-    build = root / "build"
-    (build / "intermediate").mkdir(parents=True)
-    with finn_session(build / "finn_tmp"):
-        for node in model.graph.node:
-            if not node.op_type.endswith("_rtl"):
-                continue
-            gen = build / "finn_tmp" / f"code_gen_ipgen_{node.name}"
-            gen.mkdir(parents=True)
-            inst = getCustomOp(node)
-            inst.set_nodeattr("code_gen_dir_ipgen", str(gen))
-            inst.generate_hdl(model, PART, 5.0)
-            shutil.copytree(gen, build / "hdl" / node.name)
-    model.save(str(build / "intermediate" / "08_codegen.onnx"))
+    build = write(model, root, PART)  # the codegen_build fixture of conftest.py
     if sized is not None:
         (build / "summary.json").write_text(json.dumps({"fifo_sizing": {"sized": sized}}))
     return build
 
 
-def test_why_not_end_to_end(tmp_path):
+def test_why_not_end_to_end(tmp_path, codegen_build):
     from hw.rtlsim.accelerator import Accelerator
 
-    assert branch_fifos(Accelerator(diamond_build(tmp_path / "a")).model) == {
+    assert branch_fifos(Accelerator(diamond_build(codegen_build, tmp_path / "a")).model) == {
         "StreamingFIFO_rtl_1", "StreamingFIFO_rtl_2", "StreamingFIFO_rtl_3"}
-    why = why_not_end_to_end(Accelerator(diamond_build(tmp_path / "a2")))
+    why = why_not_end_to_end(Accelerator(diamond_build(codegen_build, tmp_path / "a2")))
     assert why == "a branching graph with FINN's unsized FIFOs (built with --fifo-sizing off)"
-    assert "unsized" in why_not_end_to_end(Accelerator(diamond_build(tmp_path / "b", sized=False)))
-    assert why_not_end_to_end(Accelerator(diamond_build(tmp_path / "c", sized=True))) is None
-    why = why_not_end_to_end(Accelerator(diamond_build(tmp_path / "d", upsample="hls", sized=True)))
+    assert "unsized" in why_not_end_to_end(Accelerator(diamond_build(codegen_build, tmp_path / "b", sized=False)))
+    assert why_not_end_to_end(Accelerator(diamond_build(codegen_build, tmp_path / "c", sized=True))) is None
+    why = why_not_end_to_end(Accelerator(diamond_build(codegen_build, tmp_path / "d", upsample="hls", sized=True)))
     assert why == "1 layers without an RTL backend (e.g. UpsampleNearestNeighbour_hls_0)"
 
 
-def test_random_frames_fit_each_input_stream(tmp_path):
+def test_random_frames_fit_each_input_stream(tmp_path, codegen_build):
     """Synthetic stimulus: integers of the input datatype, the shape the first layer takes, reproducible by seed."""
     from hw.rtlsim.accelerator import Accelerator
 
-    acc = Accelerator(diamond_build(tmp_path))
+    acc = Accelerator(diamond_build(codegen_build, tmp_path))
     frames = random_frames(acc, 3, seed=7)
     assert len(frames) == 3 and all(len(f) == 1 for f in frames)
     x = np.stack([f[0] for f in frames])
@@ -221,10 +208,10 @@ def test_random_frames_fit_each_input_stream(tmp_path):
 
 
 @pytest.mark.hil
-def test_size_fifos_cures_the_deadlock_of_a_tiny_diamond(tmp_path, sim_cache):
+def test_size_fifos_cures_the_deadlock_of_a_tiny_diamond(tmp_path, sim_cache, codegen_build):
     """The whole search in Verilator (two small compiles): FINN's depths deadlock, the sized design streams two frames
     under stalls, the short branch gets the depth, the straight chains keep FINN's."""
-    build = diamond_build(tmp_path)
+    build = diamond_build(codegen_build, tmp_path)
     from hw.buildfolder import BuildFolder
 
     model = ModelWrapper(str(BuildFolder(build, must_exist=False).generated_model()))

@@ -11,18 +11,15 @@ Its HDL is generated as the flow's codegen step does (FINN's generate_hdl, files
 milliseconds. Only the tests marked `hil` compile it with Verilator (two small chains).
 """
 
-import shutil
 
 import numpy as np
 import pytest
 from onnx import TensorProto, helper
 from qonnx.core.datatype import DataType
 from qonnx.core.modelwrapper import ModelWrapper
-from qonnx.custom_op.registry import getCustomOp
 from qonnx.util.basic import qonnx_make_model
 
 from frd_q.errors import ConfigError
-from hw.finn_env import finn_session
 from hw.rtl_ops import register
 from hw.rtlsim.accelerator import Accelerator, Stream, _stream
 
@@ -91,30 +88,15 @@ def partition_model(ops=("ConvolutionInputGenerator", "Pool", "DuplicateStreams"
     return _model(nodes, "hw_")
 
 
-def synthetic_build(root, pool_backend: str = "rtl"):
-    """A build folder holding intermediate/08_codegen.onnx and hdl/<node>/ (FINN's codegen writes into its build
-    directory, the flow copies each layer's files to hdl/); returns the folder."""
+def synthetic_build(write, root, pool_backend: str = "rtl"):
+    """A build folder of the synthetic graph (`write`: the codegen_build fixture of conftest.py)."""
     register()
-    model = codegen_model(pool_backend)
-    build = root / "build"
-    (build / "intermediate").mkdir(parents=True)
-    with finn_session(build / "finn_tmp"):
-        for node in model.graph.node:
-            if not node.op_type.endswith("_rtl"):
-                continue
-            gen = build / "finn_tmp" / f"code_gen_ipgen_{node.name}"
-            gen.mkdir(parents=True)
-            inst = getCustomOp(node)
-            inst.set_nodeattr("code_gen_dir_ipgen", str(gen))
-            inst.generate_hdl(model, PART, 5.0)
-            shutil.copytree(gen, build / "hdl" / node.name)
-    model.save(str(build / "intermediate" / "08_codegen.onnx"))
-    return build
+    return write(codegen_model(pool_backend), root, PART)
 
 
 @pytest.fixture
-def acc(tmp_path):
-    return Accelerator(synthetic_build(tmp_path))
+def acc(tmp_path, codegen_build):
+    return Accelerator(synthetic_build(codegen_build, tmp_path))
 
 
 def python_context(rng):
@@ -132,8 +114,8 @@ def test_chains_are_maximal_straight_runs_in_graph_order(acc):
     assert sorted(acc.layers) == sorted(acc.nodes)
 
 
-def test_an_hls_layer_splits_the_chain_and_is_listed(tmp_path):
-    acc = Accelerator(synthetic_build(tmp_path, pool_backend="hls"))
+def test_an_hls_layer_splits_the_chain_and_is_listed(tmp_path, codegen_build):
+    acc = Accelerator(synthetic_build(codegen_build, tmp_path, pool_backend="hls"))
     assert acc.hls_layers() == ["Pool_hls_0"]
     assert acc.chains() == [[FIFOS[0], SWG], [DUP], [FIFOS[1]], [FIFOS[2]], [ABSDIFF]]
     with pytest.raises(ConfigError, match="1 layers have no RTL"):
