@@ -1,5 +1,6 @@
 """The Siamese student as one all-RTL accelerator: FIFOs sized by simulation, then real pairs streamed through the
-stitched RTL (both dates, random backpressure on every port) and compared with the PyTorch student's integers."""
+stitched RTL (both dates, random backpressure on every port) and compared with the PyTorch student's integers.
+The 256x256 build is in test_siamese_tile256.py."""
 
 import json
 import math
@@ -7,8 +8,7 @@ import math
 import pytest
 
 from frd_q.config import DataSource
-from frd_q.data.dataset import load_pairs, scan_root
-from frd_q.data.dataset import iter_tiles
+from frd_q.data.dataset import iter_tiles, load_pairs, scan_root
 from sim.hil import stream_tile
 
 pytestmark = pytest.mark.hil
@@ -64,17 +64,6 @@ def test_real_crops_are_bit_exact_under_backpressure(siamese_64, real_cd, in_sta
     for key, a, b in _tiles(real_cd, 64, 2):
         r = stream_tile(out, a, b, in_stall, out_stall, seed)  # the simulator the flow compiled
         assert r["elements"] >= 64 * 64 and r["mismatches"] == 0, (key, r)
-
-
-@pytest.mark.slow
-def test_full_tile_is_bit_exact_under_backpressure(tmp_path_factory, tiny_checkpoint, real_cd):
-    # "room": one sizing run at 256x256 (the search takes about ten minutes here), then one proof run
-    out, summary = _sized_build(tmp_path_factory, tiny_checkpoint, 256, "room")
-    assert summary.hdl["hls_layers"] == [] and summary.fifo_sizing["sized"]
-    (key, a, b), = _tiles(real_cd, 256, 1)
-    r = stream_tile(out, a, b, in_stall=0.3, out_stall=0.3, seed=5)
-    assert r["elements"] >= 256 * 256 and r["mismatches"] == 0, (key, r)
-    print(f"\n256x256 tile, stalls 0.3/0.3: {r['cycles']} cycles, {r['wall_s']} s simulated")
 
 
 def test_verify_runs_the_sized_siamese_build_end_to_end(siamese_64, real_cd):
