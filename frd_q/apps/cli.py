@@ -69,7 +69,7 @@ def cmd_evaluate(args) -> None:
 
 def cmd_predict(args) -> None:
     from frd_q.errors import ConfigError
-    from frd_q.scene import TorchRunner, parse_bands, parse_range, run_scene
+    from frd_q.scene import SceneOptions, TorchRunner, parse_bands, parse_range, run_scene
 
     if (args.checkpoint is None) == (args.model is None):
         raise ConfigError("predict needs exactly one of --checkpoint (PyTorch) or --model (a FINN build folder)")
@@ -97,9 +97,11 @@ def cmd_predict(args) -> None:
             bar.update(done - bar.n)
 
     try:
-        stats = run_scene(args.a, args.b, runner, channels, args.out, tile, args.overlap, parse_bands(args.bands),
-                          parse_range(args.range), args.png, args.overlay, args.min_region, args.batch_size, name,
-                          progress)
+        options = SceneOptions(tile=tile, overlap=args.overlap, channels=channels, bands=parse_bands(args.bands),
+                               value_range=parse_range(args.range), png=args.png, overlay=args.overlay,
+                               min_pixels=args.min_region, batch_size=args.batch_size, model_name=str(name),
+                               progress=progress)
+        stats = run_scene(args.a, args.b, runner, args.out, options)
     finally:
         if bar is not None:
             bar.close()
