@@ -103,7 +103,7 @@ def run_flow(cfg: BuildConfig, log=print) -> BuildSummary:
     model = _start(build, first)
     with finn_session(build.folder.finn_tmp):
         for index in range(first, last + 1):
-            name, step = STEPS[index]
+            name = STEP_NAMES[index]
             tool = TOOL_STEPS.get(name)
             if tool and shutil.which(tool) is None and _needs_tool(name, model) and cfg.stop_step is None:
                 build.summary.stopped_before = name

@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from sim import rtllib, verilator
+from hw.rtlsim import rtllib, verilator
 from hw.rtlsim.rtllib import FIXES, RtllibError, patched_sources, prepare_rtllib
 from hw.rtlsim.stitch import TopPorts
 
