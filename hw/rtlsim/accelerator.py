@@ -79,7 +79,8 @@ class Accelerator:
 
         register()
 
-        self.folder = BuildFolder(build_dir, must_exist=False)
+        # absolute: Verilator and the simulator run in their own folders, so a relative --build path would not resolve
+        self.folder = BuildFolder(Path(build_dir).resolve(), must_exist=False)
         self.build = self.folder.path
         self.log = log
         self.model = model if model is not None else ModelWrapper(str(self.folder.generated_model()))
@@ -87,7 +88,7 @@ class Accelerator:
         self.insts = {n.name: getCustomOp(n) for n in self.model.graph.node}
         self.layers: dict[str, Layer] = rtl_layers(self.model, self.folder.hdl)
         self.sim_dir = self.folder.sim
-        self.cache = Path(cache) if cache is not None else self.folder.sim_cache
+        self.cache = Path(cache).resolve() if cache is not None else self.folder.sim_cache
         self.run_dir = self.sim_dir / "run"
         self._lib = None
 

@@ -216,3 +216,15 @@ def test_rtl_chains_agree_with_the_reference(acc, sim_cache):
     a, b = (rng.integers(0, 16, size=POOLED).astype(np.float32) for _ in range(2))
     join = acc.check([ABSDIFF], {"q0": a, "q1": b, "y": np.abs(a - b)}, in_stall=0.3, out_stall=0.3)
     assert join["elements"] == 16 and join["mismatches"] == 0 and np.abs(a - b).any()
+
+
+def test_a_relative_build_path_reaches_verilator_as_absolute_paths(tmp_path, codegen_build, monkeypatch):
+    """`frd-q verify --build build/x` passes a relative folder; Verilator and the simulator run in folders of their
+    own, so every path the accelerator hands them must be absolute (a relative one failed with "Cannot find file")."""
+    synthetic_build(codegen_build, tmp_path)
+    monkeypatch.chdir(tmp_path)
+    acc = Accelerator("build", cache="cache")
+    assert acc.build.is_absolute() and acc.sim_dir.is_absolute() and acc.cache.is_absolute()
+    assert acc.build == (tmp_path / "build").resolve()
+    sources = [p for layer in acc.layers.values() for p in layer.sources]
+    assert sources and all(p.is_absolute() for p in sources)
