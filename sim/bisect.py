@@ -189,6 +189,12 @@ def _quant_integers(model, node, ctx) -> tuple[np.ndarray, np.ndarray]:
     return q, ctx[node.input[0]].astype(np.float64) / s + z
 
 
+def _qonnx_layout(qonnx_model, qonnx_ctx: dict, quant) -> list[str] | None:
+    """The layout of a QONNX Quant's output: the graph is PyTorch's, so a 4D activation is NCHW unless annotated."""
+    out = quant.output[0]
+    return _layout(qonnx_model, out, NCHW if qonnx_ctx[out].ndim == 4 else None)
+
+
 def first_quant_difference(qonnx_model, qonnx_ctx: dict, model, ctx: dict) -> dict | None:
     """First MultiThreshold of the streamlined graph whose integers differ from the matching QONNX activation Quant.
 
@@ -202,18 +208,15 @@ def first_quant_difference(qonnx_model, qonnx_ctx: dict, model, ctx: dict) -> di
             continue
         got = ctx[node.output[0]]
         target = _layout(model, node.output[0])
-        # the QONNX graph is PyTorch's: its 4D activations are NCHW unless annotated otherwise
-        ref_layout = lambda q: _layout(qonnx_model, q.output[0], NCHW if q_ndim(q) == 4 else None)  # noqa: E731
-        q_ndim = lambda q: qonnx_ctx[q.output[0]].ndim  # noqa: E731
-        while k < len(quants) and _align(qonnx_ctx[quants[k].output[0]], got.shape, ref_layout(quants[k]),
-                                         target) is None:
+        while k < len(quants) and _align(qonnx_ctx[quants[k].output[0]], got.shape,
+                                         _qonnx_layout(qonnx_model, qonnx_ctx, quants[k]), target) is None:
             k += 1
         if k >= len(quants):
             return None
         q, pre = _quant_integers(qonnx_model, quants[k], qonnx_ctx)
         ref_node = quants[k]
         k += 1
-        layout = ref_layout(ref_node)
+        layout = _qonnx_layout(qonnx_model, qonnx_ctx, ref_node)
         want, pre = _align(q, got.shape, layout, target), _align(pre, got.shape, layout, target)
         if np.array_equal(got, want):
             continue
