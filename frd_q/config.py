@@ -37,6 +37,11 @@ class Downsample(str, enum.Enum):
     STRIDE = "stride"  # stride-2 3x3 convolution opens each stage
 
 
+class Precision(str, enum.Enum):
+    FP32 = "fp32"  # float32 throughout
+    BF16 = "bf16"  # forward pass under torch.autocast(bfloat16), losses and weights in float32
+
+
 @dataclass
 class DataSource:
     root: str  #: a dataset folder <root>/{A,B,label}/ or a folder of such dataset folders
@@ -116,11 +121,14 @@ class TrainConfig:
     batch_size: int = 8  #: samples per step (split across processes under torchrun)
     lr: float = 2e-3  #: peak AdamW learning rate
     weight_decay: float = 1e-4  #: AdamW weight decay
+    decay_1d: bool = True  #: also decay 1-D parameters (norm weights, biases, learned quantizer scales)
     warmup_steps: int = 20  #: linear warm-up before the cosine decay
     seed: int = 0  #: seeds weights, batch order and augmentations (a run is a function of its config)
     val_every: int = 100  #: validate every N steps (and at the end); the best F1 is kept as best.pt
     log_every: int = 10  #: write a line to log.csv every N steps
     device: str = "auto"  #: auto (cuda if present), cpu, cuda or cuda:N
+    precision: Precision = Precision.FP32  #: fp32, or bf16 autocast for the forward pass (teacher: 1.4x on this CPU)
+    channels_last: bool = False  #: NHWC memory format for model and batches (with bf16: 1.15x more on this CPU)
     out_dir: str = "runs"  #: checkpoints and logs go to <out_dir>/<name>/
 
 
@@ -186,6 +194,19 @@ def load_config(path: str | Path, overrides: typing.Sequence[str] = ()) -> Confi
     for item in overrides:
         apply_override(raw, item, str(path))
     return from_dict(Config, raw, str(path)).validate(str(path))
+
+
+def load_sources(path: str | Path) -> list[DataSource]:
+    """A YAML list of data sources ({root, split, list} mappings), e.g. configs/splits/test.yaml."""
+    try:
+        raw = yaml.safe_load(Path(path).read_text())
+    except FileNotFoundError:
+        raise ConfigError(f"{path}: sources file not found") from None
+    except (OSError, yaml.YAMLError) as e:
+        raise ConfigError(f"{path}: cannot read YAML: {yaml_error_line(e)}") from None
+    if not isinstance(raw, list) or not raw:
+        raise ConfigError(f"{path}: expected a non-empty YAML list of data sources ({{root, list}} mappings)")
+    return [from_dict(DataSource, item, str(path), f"[{i}].") for i, item in enumerate(raw)]
 
 
 def config_from_dict(raw: dict, where: str = "<dict>") -> Config:

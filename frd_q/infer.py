@@ -29,13 +29,22 @@ def predict_logits(model, a: np.ndarray, b: np.ndarray, tile: int = 256, overlap
 
 
 def evaluate_pairs(model, pairs: list[LoadedPair], tile: int = 256, overlap: int = 0,
-                   device: str | torch.device = "cpu") -> tuple[Confusion, dict[str, Confusion]]:
-    """Overall and per-dataset confusion counts over full images (change = logit > 0)."""
-    total, per_dataset = Confusion(), {}
+                   device: str | torch.device = "cpu", threshold: float = 0.0) -> tuple[Confusion, dict[str, Confusion]]:
+    """Overall and per-dataset confusion counts over full images (change = logit > threshold)."""
+    per_dataset = scan_pairs(model, pairs, (threshold,), tile, overlap, device)
+    total = Confusion()
+    for counts in per_dataset.values():
+        total += counts[0]
+    return total, {k: counts[0] for k, counts in per_dataset.items()}
+
+
+def scan_pairs(model, pairs: list[LoadedPair], thresholds, tile: int = 256, overlap: int = 0,
+               device: str | torch.device = "cpu") -> dict[str, list[Confusion]]:
+    """Per dataset, one Confusion per threshold t (change = logit > t), from one inference pass over the pairs."""
+    per_dataset: dict[str, list[Confusion]] = {}
     for p in pairs:
-        pred = predict_logits(model, p.a, p.b, tile, overlap, device=device) > 0
-        c = Confusion().update(pred, p.label)
-        total += c
-        per_dataset.setdefault(p.record.dataset or "all", Confusion())
-        per_dataset[p.record.dataset or "all"] += c
-    return total, per_dataset
+        logits = predict_logits(model, p.a, p.b, tile, overlap, device=device)
+        counts = per_dataset.setdefault(p.record.dataset or "all", [Confusion() for _ in thresholds])
+        for c, t in zip(counts, thresholds):
+            c.update(logits > t, p.label)
+    return per_dataset

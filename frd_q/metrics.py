@@ -69,6 +69,12 @@ class Confusion:
         }
 
 
+def dataset_mean(per_dataset: dict[str, Confusion]) -> dict[str, float]:
+    """Each metric averaged over datasets (every dataset weighs the same, however many pixels it has)."""
+    rows = [c.metrics() for c in per_dataset.values()]
+    return {k: float(np.mean([r[k] for r in rows])) if rows else 0.0 for k in METRIC_KEYS}
+
+
 def format_table(rows: dict[str, dict[str, float]]) -> str:
     """A fixed-width table: one row per name, one column per metric (in percent)."""
     width = max([len("set")] + [len(k) for k in rows])

@@ -1,21 +1,21 @@
 #!/usr/bin/env bash
 # The main job on the bundled real data, sized for a 2-core CPU (about 15 minutes there, see README.md):
-# a float teacher and a W4A4 Brevitas student trained on ../shared/data/real_cd_train plus the training pairs of
-# ../shared/data/real_cd, both evaluated on the held-out pairs of real_cd (configs/splits/real_cd_val.txt), then
+# a float teacher and a W4A4 Brevitas student trained on the training split of ../shared/data/real_cd_train and
+# ../shared/data/real_cd, both evaluated on the test split (configs/splits/test.yaml, docs/training.md), then
 # the student compiled by the FINN flow for a ZCU104 (estimates and generated RTL/HLS under build/demo_ZCU104) and
 # its hardware graph checked bit-exact against PyTorch on real tiles.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
 frd=.venv/bin/frd-q
-val=(--data ../shared/data/real_cd --list configs/splits/real_cd_val.txt)
+val=(--sources configs/splits/test.yaml)
 
 $frd train --config configs/teacher.yaml --overwrite --set name=demo_teacher --set train.steps=200
 $frd train --config configs/student_w4a4.yaml --overwrite --set name=demo_student_w4a4 --set train.steps=300
 
-echo; echo "== float teacher, held-out real_cd pairs"
+echo; echo "== float teacher, test split"
 $frd evaluate --checkpoint runs/demo_teacher/best.pt "${val[@]}" --json runs/demo_teacher/eval.json
-echo; echo "== W4A4 student, held-out real_cd pairs"
+echo; echo "== W4A4 student, test split"
 $frd evaluate --checkpoint runs/demo_student_w4a4/best.pt "${val[@]}" --json runs/demo_student_w4a4/eval.json
 echo
 $frd predict --checkpoint runs/demo_student_w4a4/best.pt \

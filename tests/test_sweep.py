@@ -21,7 +21,7 @@ def write(tmp_path: Path, cfg: dict) -> Path:
     return path
 
 
-BASE = {"base": "configs/student_w4a4.yaml", "eval": {"root": "../shared/data/real_cd"},
+BASE = {"base": "configs/student_w4a4.yaml", "eval": [{"root": "../shared/data/real_cd"}],
         "widths": {"xs": [8, 16], "s": [16, 32]}, "distill": {"none": {}, "frd": {"bfdd": 1.0}},
         "grids": [{"bits": ["w4a4", "w2a2"], "widths": ["xs"], "distill": ["none"]},
                   {"bits": ["w4a4"], "widths": ["xs", "s"], "distill": ["none", "frd"]}],
@@ -79,7 +79,7 @@ def tiny_sweep(tmp_path_factory, real_cd, tiny_teacher_checkpoint):
     tmp = tmp_path_factory.mktemp("sweep")
     (tmp / "train.txt").write_text("LEVIR-CD/train_36_0512_0512\n")
     (tmp / "val.txt").write_text("LEVIR-CD/val_27_0000_0256\nLEVIR-CD/test_2_0000_0000\n")
-    cfg = {"base": str(REPO / "configs" / "student_w4a4.yaml"), "eval": {"root": str(real_cd), "list": str(tmp / "val.txt")},
+    cfg = {"base": str(REPO / "configs" / "student_w4a4.yaml"), "eval": [{"root": str(real_cd), "list": str(tmp / "val.txt")}],
            "widths": {"xs": [8, 16]}, "distill": {"none": {}, "frd": {"bfdd": 1.0, "ccrd": 0.5}},
            "grids": [{"bits": ["w4a4"], "widths": ["xs"], "distill": ["frd"]},
                      {"bits": ["w2a2"], "widths": ["xs"], "distill": ["none"]}],

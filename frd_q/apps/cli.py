@@ -2,6 +2,7 @@
 
     frd-q train     --config configs/student_w4a4.yaml [--set train.steps=100] [--resume | --overwrite]
     frd-q evaluate  --checkpoint runs/student_w4a4/best.pt --data ../shared/data/real_cd [--list F] [--json OUT]
+    frd-q evaluate  --checkpoint checkpoints/teacher.pt --sources configs/splits/test.yaml   (the test split)
     frd-q predict   --checkpoint runs/student_w4a4/best.pt --a A.tif --b B.tif --out mask.tif [--overlap 32]
     frd-q predict   --model build/ZCU104 --a A.png --b B.png --out mask.png    (the deployed integer graph)
     frd-q data      --data ../shared/data/real_cd_train
@@ -45,22 +46,29 @@ def cmd_train(args) -> None:
 
 
 def cmd_evaluate(args) -> None:
-    from frd_q.config import DataSource
-    from frd_q.data.dataset import load_pairs, scan_root
+    from frd_q.config import DataSource, load_sources
+    from frd_q.data.dataset import load_pairs, scan_root, scan_sources
+    from frd_q.errors import ConfigError
     from frd_q.fsutil import write_json
     from frd_q.infer import evaluate_pairs
-    from frd_q.metrics import format_table
+    from frd_q.metrics import dataset_mean, format_table
     from frd_q.train.checkpoint import load_model
 
+    if (args.data is None) == (args.sources is None):
+        raise ConfigError("evaluate needs exactly one of --data (a dataset root) or --sources (a split's YAML list)")
     device = resolve_device(args.device)
     model, cfg, _ = load_model(args.checkpoint)
-    records = scan_root(DataSource(root=args.data, split=args.split, list=args.list))
+    if args.sources:
+        records = scan_sources(load_sources(args.sources))
+    else:
+        records = scan_root(DataSource(root=args.data, split=args.split, list=args.list))
     pairs = load_pairs(records, cfg.data.in_channels, cfg.data.label_threshold)
     total, per_dataset = evaluate_pairs(model.to(device), pairs, args.tile or cfg.data.tile_size, args.overlap,
                                         device)
     rows = {}
     if len(per_dataset) > 1:
         rows = {f"{k} ({sum(p.record.dataset == k for p in pairs)})": c.metrics() for k, c in per_dataset.items()}
+        rows[f"dataset mean ({len(per_dataset)})"] = dataset_mean(per_dataset)
     rows[f"all ({len(pairs)} pairs)"] = total.metrics()
     print(format_table(rows))
     if args.json:
@@ -305,8 +313,8 @@ def build_parser() -> argparse.ArgumentParser:
         q.add_argument("--overlap", type=int, default=0, help="pixels shared by neighbouring tiles (averaged)")
         q.add_argument("--device", default="auto", help="auto (cuda if present), cpu, cuda or cuda:N")
 
-    def data_source(q):
-        q.add_argument("--data", required=True, help="dataset root (<root>/{A,B,label} or a folder of them)")
+    def data_source(q, required=True):
+        q.add_argument("--data", required=required, help="dataset root (<root>/{A,B,label} or a folder of them)")
         q.add_argument("--split", default=None, help="use <root>/list/<split>.txt")
         q.add_argument("--list", default=None, help="file of pair names to use ('<dataset>/<name>')")
 
@@ -317,7 +325,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     e = sub.add_parser("evaluate", help="metrics of a checkpoint on full images of a dataset root")
     e.add_argument("--checkpoint", required=True)
-    data_source(e)
+    data_source(e, required=False)
+    e.add_argument("--sources", default=None, metavar="YAML",
+                   help="a YAML list of data sources instead of --data, e.g. configs/splits/test.yaml")
     e.add_argument("--json", default=None, help="also write the overall metrics as JSON here")
     tiling(e)
     e.set_defaults(func=cmd_evaluate)

@@ -52,7 +52,7 @@ class Grid:
 @dataclass
 class SweepConfig:
     base: str  #: student config every point starts from (data, loss, optimizer)
-    eval: DataSource  #: pairs every point is evaluated on (full images)
+    eval: list[DataSource]  #: pairs every point is evaluated on (full images): the test split's sources
     widths: dict[str, list[int]]  #: name -> channels per encoder stage (the list's length is the depth)
     distill: dict[str, dict[str, float]]  #: name -> distillation loss weights ({} = none)
     grids: list[Grid]  #: the points: union of the cartesian products of these
@@ -210,14 +210,14 @@ def run_point(cfg: SweepConfig, point: Point, progress: bool = False, log=print)
 
 
 def _evaluate(cfg: SweepConfig, checkpoint: Path, path: Path) -> dict:
-    from frd_q.data.dataset import load_pairs, scan_root
+    from frd_q.data.dataset import load_pairs, scan_sources
     from frd_q.infer import evaluate_pairs
     from frd_q.train.checkpoint import load_model
 
     if path.is_file():
         return json.loads(path.read_text())
     model, mcfg, _ = load_model(checkpoint)
-    pairs = load_pairs(scan_root(cfg.eval), mcfg.data.in_channels, mcfg.data.label_threshold)
+    pairs = load_pairs(scan_sources(cfg.eval), mcfg.data.in_channels, mcfg.data.label_threshold)
     total, per_dataset = evaluate_pairs(model, pairs, mcfg.data.tile_size)
     metrics = {**total.metrics(), "datasets": {k: c.metrics() for k, c in per_dataset.items()}, "pairs": len(pairs)}
     write_json(path, metrics)

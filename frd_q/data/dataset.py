@@ -5,6 +5,8 @@ Layout (LEVIR-CD / BIT / ChangeFormer style), one dataset per folder:
     <root>/B/<name>.<...>              time 2
     <root>/label/<name>.<...>          change mask, 0/255 or 0/1 (one band)
     <root>/list/{train,val,test}.txt   optional split files, one name per line
+A split list names '<dataset>/<name>' or '<name>', optionally with a region '[y0:y1,x0:x1]' (rows, columns in
+pixels): a scene too large or too rare to give whole to one split (the one WHU-CD scene) lends each split a window.
 A root may also be a folder of such dataset folders (like ../shared/data/real_cd); names are then
 '<dataset>/<name>'. Several roots are combined by listing several `DataSource`s.
 
@@ -15,6 +17,8 @@ A sample is a dict:
 
 from __future__ import annotations
 
+import dataclasses
+import re
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -40,6 +44,28 @@ def _read_names(path: Path) -> list[str]:
         if line and not line.startswith("#"):
             names.append(str(Path(line).with_suffix("")) if Path(line).suffix.lower() in IMAGE_SUFFIXES else line)
     return names
+
+
+_REGION = re.compile(r"(?P<key>.+)\[(?P<y0>\d+):(?P<y1>\d+),(?P<x0>\d+):(?P<x1>\d+)\]")
+
+
+def _select(records: list[PairRecord], list_file: Path, root: Path) -> list[PairRecord]:
+    """The records a split list names, in its order; a '[y0:y1,x0:x1]' suffix keeps that window of the pair."""
+    by_key = {r.key: r for r in records}
+    selected = []
+    for name in _read_names(list_file):
+        m = _REGION.fullmatch(name)
+        base = m["key"] if m else name
+        if base not in by_key:
+            raise DataError(f"{list_file}: '{name}' names no pair under {root}")
+        rec = by_key[base]
+        if m:
+            y0, y1, x0, x1 = (int(m[k]) for k in ("y0", "y1", "x0", "x1"))
+            if y1 <= y0 or x1 <= x0:
+                raise DataError(f"{list_file}: '{name}': a region needs y0 < y1 and x0 < x1")
+            rec = dataclasses.replace(rec, region=(y0, y1, x0, x1))
+        selected.append(rec)
+    return selected
 
 
 def scan_root(source: DataSource | str, require_labels: bool = True) -> list[PairRecord]:
@@ -71,12 +97,7 @@ def scan_root(source: DataSource | str, require_labels: bool = True) -> list[Pai
             records.append(PairRecord(dataset, a.stem, a, b, label))
     list_file = Path(source.list) if source.list else (root / "list" / f"{source.split}.txt" if source.split else None)
     if list_file is not None:
-        by_key = {r.key: r for r in records}
-        wanted = _read_names(list_file)
-        missing = [n for n in wanted if n not in by_key]
-        if missing:
-            raise DataError(f"{list_file}: '{missing[0]}' names no pair under {root}")
-        records = [by_key[n] for n in wanted]
+        records = _select(records, list_file, root)
     if not records:
         raise DataError(f"{root}: no image pairs found")
     return records

@@ -28,11 +28,16 @@ class PairRecord:
     a: Path  #: time-1 image
     b: Path  #: time-2 image
     label: Path | None  #: change mask (None for unlabeled prediction)
+    region: tuple[int, int, int, int] | None = None  #: (y0, y1, x0, x1): only this window of the images; None: all
 
     @property
     def key(self) -> str:
-        """'<dataset>/<name>' (or just '<name>'), the form used in split lists and reports."""
-        return f"{self.dataset}/{self.name}" if self.dataset else self.name
+        """'<dataset>/<name>' (or just '<name>'), with '[y0:y1,x0:x1]' for a region: the form of split lists and reports."""
+        key = f"{self.dataset}/{self.name}" if self.dataset else self.name
+        if self.region is not None:
+            y0, y1, x0, x1 = self.region
+            key += f"[{y0}:{y1},{x0}:{x1}]"
+        return key
 
 
 def _open(path: Path) -> Image.Image:
@@ -91,7 +96,7 @@ def read_label(path: str | Path, threshold: int | None = None) -> np.ndarray:
 
 
 def read_pair(rec: PairRecord, channels: int = 3, threshold: int | None = None):
-    """Load (a, b, label-or-None) of a pair and check that their sizes agree."""
+    """Load (a, b, label-or-None) of a pair (cut to its region) and check that their sizes agree."""
     a = read_image(rec.a, channels)
     b = read_image(rec.b, channels)
     if a.shape != b.shape:
@@ -103,6 +108,13 @@ def read_pair(rec: PairRecord, channels: int = 3, threshold: int | None = None):
             raise DataError(
                 f"{rec.label}: size {label.shape[1]}x{label.shape[0]} differs from {rec.a} ({a.shape[1]}x{a.shape[0]})"
             )
+    if rec.region is not None:
+        y0, y1, x0, x1 = rec.region
+        if not (0 <= y0 < y1 <= a.shape[0] and 0 <= x0 < x1 <= a.shape[1]):
+            raise DataError(f"{rec.a}: region rows {y0}:{y1}, columns {x0}:{x1} of {rec.key} lies outside the "
+                            f"{a.shape[1]}x{a.shape[0]} image")
+        a, b = a[y0:y1, x0:x1].copy(), b[y0:y1, x0:x1].copy()
+        label = None if label is None else label[y0:y1, x0:x1].copy()
     return a, b, label
 
 

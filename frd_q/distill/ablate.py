@@ -26,7 +26,7 @@ from frd_q.fsutil import atomic_path, write_json
 class AblationConfig:
     base: str  #: student config every variant starts from
     teacher: str  #: teacher checkpoint
-    eval: DataSource  #: pairs every run is evaluated on (full images)
+    eval: list[DataSource]  #: pairs every run is evaluated on (full images): the test split's sources
     variants: dict[str, dict[str, float]]  #: name -> distill weights, e.g. {bfdd: 1.0, ccrd: 0.5}; {} = none
     teacher_config: str | None = None  #: config to train the teacher from when `teacher` does not exist
     teacher_steps: int | None = None  #: steps for that teacher run (None: the config's)
@@ -76,7 +76,7 @@ def ensure_teacher(path: str, config: str | None, steps: int | None, progress: b
 
 
 def run_ablation(cfg: AblationConfig, progress: bool = True, log=print) -> dict:
-    from frd_q.data.dataset import load_pairs, scan_root
+    from frd_q.data.dataset import load_pairs, scan_sources
     from frd_q.infer import evaluate_pairs
     from frd_q.train.checkpoint import load_model
     from frd_q.train.loop import train
@@ -99,13 +99,13 @@ def run_ablation(cfg: AblationConfig, progress: bool = True, log=print) -> dict:
                 train(run_cfg, resume=(out / name / "last.pt").is_file(), progress=progress)
             model, mcfg, _ = load_model(out / name / "last.pt")
             if pairs is None:
-                pairs = load_pairs(scan_root(cfg.eval), mcfg.data.in_channels, mcfg.data.label_threshold)
+                pairs = load_pairs(scan_sources(cfg.eval), mcfg.data.in_channels, mcfg.data.label_threshold)
             total, per_dataset = evaluate_pairs(model, pairs, mcfg.data.tile_size)
             results.setdefault(variant, {})[seed] = {
                 "all": total.metrics(), **{k: c.metrics() for k, c in per_dataset.items()}}
             log(f"ablate: {name}: F1 {total.metrics()['f1']:.4f}")
     table = summarize(results)
-    write_json(out / "ablation.json", {"config": cfg.__dict__ | {"eval": cfg.eval.__dict__}, "runs": results,
+    write_json(out / "ablation.json", {"config": cfg.__dict__ | {"eval": [e.__dict__ for e in cfg.eval]}, "runs": results,
                                        "summary": table})
     with atomic_path(out / "ablation.md") as tmp:
         tmp.write_text(markdown(table, cfg))
@@ -134,8 +134,8 @@ def summarize(results: dict[str, dict]) -> dict:
 
 def markdown(table: dict, cfg: AblationConfig) -> str:
     cols = [c for c in next(iter(table.values())) if c.endswith("/f1")]
-    lines = [f"# Ablation: {cfg.steps} steps, seeds {cfg.seeds}, evaluated on {cfg.eval.root}"
-             + (f" ({cfg.eval.list})" if cfg.eval.list else ""), "",
+    lines = [f"# Ablation: {cfg.steps} steps, seeds {cfg.seeds}, evaluated on "
+             + ", ".join(f"{e.root}" + (f" ({e.list})" if e.list else "") for e in cfg.eval), "",
              "F1 in percent, mean ± sample std over seeds (last checkpoint of each run).", "",
              "| variant | " + " | ".join(c.removesuffix("/f1") for c in cols) + " | IoU (all) |",
              "|---|" + "---:|" * (len(cols) + 1)]

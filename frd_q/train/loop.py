@@ -5,8 +5,12 @@ from numpy.random.default_rng([seed, s]); a resumed run therefore replays exactl
 would have seen. Multi-GPU: started by `torchrun --nproc_per_node N -m frd_q.apps.cli train ...` the same command runs
 DistributedDataParallel; each process takes every N-th sample of the step's batch, process 0 validates and saves.
 
-Outputs in <train.out_dir>/<name>/: config.yaml, last.pt, best.pt (highest validation F1; last.pt when there is
-no validation data), train_log.csv, val_log.csv, metrics.json.
+Validation runs on full images: the micro metrics at logit > 0, `f1_mean` (F1 averaged over the validation
+datasets, each dataset weighing the same) and the logit threshold with the best dataset-mean F1 (`threshold`,
+`f1_mean_at_threshold`), scanned over VAL_THRESHOLDS.
+
+Outputs in <train.out_dir>/<name>/: config.yaml, last.pt, best.pt (highest validation `f1_mean`; last.pt when there
+is no validation data), train_log.csv, val_log.csv, metrics.json.
 """
 
 from __future__ import annotations
@@ -21,17 +25,21 @@ import torch
 import yaml
 from tqdm import tqdm
 
-from frd_q.config import Config, to_dict
+from frd_q.config import Config, Precision, to_dict
 from frd_q.data.augment import augment
 from frd_q.data.dataset import TileDataset, collate, load_pairs, scan_sources
 from frd_q.errors import CheckpointError, ConfigError, TrainingError
 from frd_q.fsutil import atomic_path, write_json
-from frd_q.infer import evaluate_pairs
+from frd_q.infer import scan_pairs
+from frd_q.metrics import Confusion, dataset_mean
 from frd_q.models import build_model, model_name
 from frd_q.train import distributed
 from frd_q.train.checkpoint import load_checkpoint, load_weights, save_checkpoint
 from frd_q.train.device import resolve_device
 from frd_q.train.losses import ChangeLoss, auto_pos_weight
+
+
+VAL_THRESHOLDS = tuple(float(t) for t in np.round(np.arange(-4.0, 4.001, 0.25), 2))  #: logit thresholds scanned
 
 
 def lr_factor(step: int, cfg: Config) -> float:
@@ -96,14 +104,29 @@ class CsvLog:
             w.writerow(row)
 
 
+def validation_metrics(model, pairs, tile: int, device) -> dict:
+    """Micro metrics at logit > 0, their dataset mean `f1_mean`, and the scanned threshold with the best
+    dataset-mean F1 (`threshold`, `f1_mean_at_threshold`), from one inference pass over `pairs`."""
+    scan = scan_pairs(model, pairs, VAL_THRESHOLDS, tile, device=device)
+    at_zero = VAL_THRESHOLDS.index(0.0)
+    total = Confusion()
+    for counts in scan.values():
+        total += counts[at_zero]
+    means = [dataset_mean({k: c[i] for k, c in scan.items()})["f1"] for i in range(len(VAL_THRESHOLDS))]
+    best = int(np.argmax(means))
+    return {**total.metrics(), "f1_mean": means[at_zero], "threshold": VAL_THRESHOLDS[best],
+            "f1_mean_at_threshold": means[best]}
+
+
 def validate_and_save(cfg: Config, run_dir: Path, model, val_pairs, device, step: int, best_f1: float,
                       extra: dict) -> tuple[dict, float]:
-    """Validate on full images, write last.pt (and best.pt when F1 improved, or always without validation data)."""
+    """Validate on full images, write last.pt (and best.pt when the dataset-mean F1 improved, or always without
+    validation data)."""
     metrics = {"step": step}
     if val_pairs:
-        metrics.update(evaluate_pairs(model, val_pairs, cfg.data.tile_size, device=device)[0].metrics())
-    improved = not val_pairs or metrics["f1"] > best_f1
-    best_f1 = max(best_f1, metrics.get("f1", -1.0))
+        metrics.update(validation_metrics(model, val_pairs, cfg.data.tile_size, device))
+    improved = not val_pairs or metrics["f1_mean"] > best_f1
+    best_f1 = max(best_f1, metrics.get("f1_mean", -1.0))
     payload = {"config": to_dict(cfg), "model_name": model_name(cfg.model), "model": model.state_dict(),
                "step": step, "metrics": metrics, "best_f1": best_f1, **extra}
     save_checkpoint(run_dir / "last.pt", payload)
@@ -158,6 +181,14 @@ def step_loss(net, loss_fn, teacher, distiller, a, b, label, valid, step: int) -
     return loss + d_loss, terms
 
 
+def param_groups(params: list[torch.nn.Parameter], weight_decay: float, decay_1d: bool) -> list[dict]:
+    """AdamW groups: matrices and kernels decay; 1-D and scalar parameters (norm weights, biases, learned quantizer
+    scales) decay only when `decay_1d`. Both groups always exist, so optimizer states stay loadable."""
+    decayed = [p for p in params if decay_1d or p.ndim > 1]
+    kept = [p for p in params if not (decay_1d or p.ndim > 1)]
+    return [{"params": decayed, "weight_decay": weight_decay}, {"params": kept, "weight_decay": 0.0}]
+
+
 def train(cfg: Config, resume: bool = False, overwrite: bool = False, stop_after: int | None = None,
           progress: bool = True) -> dict:
     """Train per `cfg`; return the final metrics dict. `stop_after` ends the run early at that step (resumable)."""
@@ -184,7 +215,9 @@ def train(cfg: Config, resume: bool = False, overwrite: bool = False, stop_after
     if distiller is not None and ckpt is not None:
         distiller.load_state_dict(ckpt["distiller"])
     trained = list(model.parameters()) + (list(distiller.parameters()) if distiller is not None else [])
-    opt = torch.optim.AdamW(trained, lr=cfg.train.lr, weight_decay=cfg.train.weight_decay)
+    if cfg.train.channels_last:
+        model.to(memory_format=torch.channels_last)
+    opt = torch.optim.AdamW(param_groups(trained, cfg.train.weight_decay, cfg.train.decay_1d), lr=cfg.train.lr)
     sched = torch.optim.lr_scheduler.LambdaLR(opt, lambda s: lr_factor(s, cfg))
     loss_fn = ChangeLoss(cfg.loss, pos_weight)
     start, best_f1, metrics = 0, -1.0, {}
@@ -207,8 +240,11 @@ def train(cfg: Config, resume: bool = False, overwrite: bool = False, stop_after
         model.train()
         batch = make_batch(tiles, cfg, step, ctx.rank, ctx.world)
         a, b = batch["a"].to(device), batch["b"].to(device)
+        if cfg.train.channels_last:
+            a, b = a.contiguous(memory_format=torch.channels_last), b.contiguous(memory_format=torch.channels_last)
         label, valid = batch["label"].to(device), batch["valid"].to(device)
-        loss, terms = step_loss(net, loss_fn, teacher, distiller, a, b, label, valid, step)
+        with torch.autocast(device.type, torch.bfloat16, enabled=cfg.train.precision == Precision.BF16):
+            loss, terms = step_loss(net, loss_fn, teacher, distiller, a, b, label, valid, step)
         if not torch.isfinite(loss):
             raise TrainingError(f"{run_dir}: loss became {loss.item()} at step {step + 1}; last.pt holds the "
                                 f"last good state; lower train.lr")
@@ -231,7 +267,9 @@ def train(cfg: Config, resume: bool = False, overwrite: bool = False, stop_after
                 metrics, best_f1 = validate_and_save(cfg, run_dir, model, val_pairs, device, done, best_f1, extra)
                 if val_pairs:
                     val_log.write({"step": done, **metrics})
-                    bar.write(f"step {done}: val f1={metrics['f1']:.4f} iou={metrics['iou']:.4f} (best {best_f1:.4f})")
+                    bar.write(f"step {done}: val f1={metrics['f1']:.4f} dataset-mean f1={metrics['f1_mean']:.4f} "
+                              f"(best {best_f1:.4f}; {metrics['f1_mean_at_threshold']:.4f} at logit > "
+                              f"{metrics['threshold']})")
             ctx.barrier()
     bar.close()
     ctx.close()

@@ -32,7 +32,7 @@ class ChangeLoss(nn.Module):
 
     def forward(self, logits: torch.Tensor, label: torch.Tensor, valid: torch.Tensor):
         """logits (N,1,H,W), label (N,H,W) in {0,1}, valid (N,H,W) bool -> (total, {term: value})."""
-        z, y, m = logits[:, 0], label.float(), valid.float()
+        z, y, m = logits[:, 0].float(), label.float(), valid.float()  # float32 also under bf16 autocast
         w = torch.as_tensor(self.pos_weight, dtype=z.dtype, device=z.device)
         bce = F.binary_cross_entropy_with_logits(z, y, pos_weight=w, reduction="none")
         bce = (bce * m).sum() / m.sum().clamp_min(1.0)

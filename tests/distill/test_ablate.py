@@ -20,7 +20,7 @@ def ablation_yaml(tmp_path, real_cd):
         "base": str(base), "teacher": str(tmp_path / "runs" / "teacher" / "last.pt"),
         "teacher_config": str(teacher_cfg), "steps": 2, "seeds": [0, 1],
         "out_dir": str(tmp_path / "abl"),
-        "eval": {"root": str(real_cd), "list": str(tmp_path / "val.txt")},
+        "eval": [{"root": str(real_cd), "list": str(tmp_path / "val.txt")}],
         "variants": {"none": {}, "bfdd+ccrd": {"bfdd": 1.0, "ccrd": 0.5}, "kd": {"kd": 1.0}},
     }
     path = tmp_path / "ablation.yaml"

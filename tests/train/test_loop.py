@@ -48,7 +48,7 @@ def test_smoke_run_lowers_the_loss(tmp_path, real_cd):
     assert [int(r["step"]) for r in rows] == list(range(1, 41))
     assert 0.0 <= metrics["f1"] <= 1.0 and metrics["step"] == 40
     ckpt = load_checkpoint(tmp_path / "runs" / "tiny" / "best.pt")
-    assert ckpt["model_name"] == "student_w4a4" and ckpt["metrics"]["f1"] == ckpt["best_f1"]
+    assert ckpt["model_name"] == "student_w4a4" and ckpt["metrics"]["f1_mean"] == ckpt["best_f1"]
 
 
 def test_resume_equals_uninterrupted_run(tmp_path, real_cd):
@@ -118,3 +118,49 @@ def test_change_crops_contain_changed_pixels():
     hits = sum(label[y : y + 64, x : x + 64].sum() > 0
                for y, x in (crop_origin(label, 64, 0.0, np.random.default_rng(s)) for s in range(50)))
     assert hits < 25  # uniform crops rarely find a 4x4 change in a 256x256 tile
+
+
+def test_param_groups_keep_1d_parameters_out_of_decay_on_request():
+    from frd_q.train.loop import param_groups
+
+    net = torch.nn.Sequential(torch.nn.Conv2d(3, 4, 3), torch.nn.BatchNorm2d(4))
+    params = list(net.parameters())
+    decayed, kept = param_groups(params, 0.1, decay_1d=False)
+    assert [p.shape for p in decayed["params"]] == [torch.Size([4, 3, 3, 3])]
+    assert len(kept["params"]) == 3 and kept["weight_decay"] == 0.0 and decayed["weight_decay"] == 0.1
+    decayed, kept = param_groups(params, 0.1, decay_1d=True)
+    assert len(decayed["params"]) == 4 and kept["params"] == []
+
+
+def test_validation_scans_thresholds_in_one_pass(tmp_path, real_cd, tiny_teacher_checkpoint):
+    from frd_q.infer import evaluate_pairs
+    from frd_q.metrics import dataset_mean
+    from frd_q.train.checkpoint import load_model
+    from frd_q.train.loop import VAL_THRESHOLDS, validation_metrics
+
+    model = load_model(tiny_teacher_checkpoint)[0]
+    lst = tmp_path / "l.txt"
+    lst.write_text("LEVIR-CD/val_27_0000_0256\nDSIFN-CD/1_1\n")
+    pairs = load_pairs(scan_root_list(real_cd, lst))
+    m = validation_metrics(model, pairs, 256, "cpu")
+    total, per_dataset = evaluate_pairs(model, pairs, 256)
+    assert m["f1"] == total.metrics()["f1"] and m["f1_mean"] == dataset_mean(per_dataset)["f1"]
+    assert m["threshold"] in VAL_THRESHOLDS and m["f1_mean_at_threshold"] >= m["f1_mean"]
+    _, at_t = evaluate_pairs(model, pairs, 256, threshold=m["threshold"])
+    assert dataset_mean(at_t)["f1"] == m["f1_mean_at_threshold"]
+
+
+def scan_root_list(root, lst):
+    from frd_q.config import DataSource
+    from frd_q.data.dataset import scan_root
+
+    return scan_root(DataSource(root=str(root), list=str(lst)))
+
+
+def test_bf16_channels_last_teacher_trains_and_validates_in_float(tmp_path, real_cd):
+    raw = tiny_config(tmp_path, real_cd, arch="teacher", steps=2, val_every=2, precision="bf16",
+                      channels_last=True, decay_1d=False)
+    metrics = train(config_from_dict(raw), progress=False)
+    ckpt = load_checkpoint(tmp_path / "runs" / "tiny" / "last.pt")
+    assert all(v.dtype == torch.float32 for v in ckpt["model"].values() if v.is_floating_point())
+    assert 0.0 <= metrics["f1_mean"] <= 1.0 and ckpt["config"]["train"]["precision"] == "bf16"
