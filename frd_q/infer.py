@@ -19,7 +19,8 @@ from frd_q.scene import ArraySink, ArraySource, TorchRunner, predict_scene
 
 def predict_logits(model, a: np.ndarray, b: np.ndarray, tile: int = 256, overlap: int = 0,
                    batch_size: int = 4, device: str | torch.device = "cpu") -> np.ndarray:
-    """Change logits (H, W) for uint8 (H, W, C) images a, b of any size (frd_q.scene's tiling and blending)."""
+    """Change logits (H, W) for uint8 (H, W, C) images a, b of any size (frd_q.scene's tiling and blending);
+    the raw logits, decision threshold not applied."""
     if tile % model.size_multiple:
         raise ConfigError(f"tile size {tile} is not a multiple of the model's {model.size_multiple}")
     sink = ArraySink(*a.shape[:2])

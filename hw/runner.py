@@ -19,7 +19,7 @@ import numpy as np
 from frd_q.errors import ConfigError
 from frd_q.export.qonnx import graph_feed
 from frd_q.export.reference import head_logits
-from frd_q.train.checkpoint import load_model
+from frd_q.train.checkpoint import decision_threshold, load_model
 from hw.buildfolder import BuildFolder
 from hw.execute import execute
 from hw.finn_env import finn_session
@@ -35,7 +35,8 @@ class BuildRunner:
         if summary.hw_checkpoint is None:
             raise ConfigError(f"{self.folder.summary_path}: no hw_checkpoint (the build stopped before its export)")
         self.tile = summary.tile
-        self.model, self.cfg, _ = load_model(summary.hw_checkpoint)
+        self.model, self.cfg, ckpt = load_model(summary.hw_checkpoint)
+        self.threshold = decision_threshold(ckpt)  #: the student's decision threshold, chosen on the val split
         self.channels = self.cfg.data.in_channels
         self.size_multiple = self.model.size_multiple
         with finn_session(self.folder.finn_tmp):
@@ -53,7 +54,7 @@ class BuildRunner:
 
     def __call__(self, a: np.ndarray, b: np.ndarray) -> np.ndarray:
         acc = np.concatenate([self.accumulators(x, y) for x, y in zip(a, b)])
-        return head_logits(self.model, acc, a.shape[1:3])
+        return head_logits(self.model, acc, a.shape[1:3]) - np.float32(self.threshold)
 
 
 class QonnxRunner:
@@ -78,6 +79,7 @@ class QonnxRunner:
         stacked = len(self.graph.graph.input) == 1  # early fusion: both dates stacked along channels
         self.tile, self.channels = int(shape[1]), int(shape[-1]) // (2 if stacked else 1)
         self.size_multiple = 1
+        self.threshold = 0.0  #: a bare graph carries no decision threshold: pass --threshold to predict
 
     def __call__(self, a: np.ndarray, b: np.ndarray) -> np.ndarray:
         import torch
@@ -88,4 +90,4 @@ class QonnxRunner:
         out = np.concatenate([run_qonnx(self.graph, x, y) for x, y in zip(a, b)])  # (N, 1, h, w)
         if out.shape[-2:] != a.shape[1:3]:
             out = F.interpolate(torch.from_numpy(out), size=a.shape[1:3], mode="bilinear", align_corners=False).numpy()
-        return out[:, 0]
+        return out[:, 0] - np.float32(self.threshold)

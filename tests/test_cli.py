@@ -41,6 +41,32 @@ def test_evaluate_full_images_per_dataset(tiny_checkpoint, real_cd, tmp_path, ca
     assert "OSCD_RGB (1)" in text and "SZTAKI_AirChange (1)" in text and "all (2 pairs)" in text
 
 
+def test_evaluate_uses_the_checkpoints_threshold_and_split_sources(tiny_checkpoint, real_cd, tmp_path, capsys):
+    import torch
+
+    from frd_q.train.checkpoint import decision_threshold
+
+    ckpt = torch.load(tiny_checkpoint, weights_only=False)
+    assert decision_threshold(ckpt) == ckpt["metrics"]["threshold"]
+    assert decision_threshold({"metrics": {"f1": 0.5}}) == 0.0  # older checkpoints: probability 0.5
+    ckpt["metrics"]["threshold"] = 1e9  # nothing is above it: no change anywhere
+    high = tmp_path / "high.pt"
+    torch.save(ckpt, high)
+    lst = tmp_path / "l.txt"
+    lst.write_text("DSIFN-CD/1_1\n")
+    sources = tmp_path / "s.yaml"
+    sources.write_text(f"- {{root: {real_cd}, list: {lst}}}\n")
+    out = tmp_path / "m.json"
+    assert main(["evaluate", "--checkpoint", str(high), "--sources", str(sources), "--json", str(out)]) == 0
+    assert "change = logit > 1e+09" in capsys.readouterr().out
+    assert json.loads(out.read_text())["recall"] == 0.0
+    assert main(["evaluate", "--checkpoint", str(high), "--sources", str(sources), "--json", str(out),
+                 "--threshold=-1e9"]) == 0
+    assert json.loads(out.read_text())["recall"] == 1.0
+    one_error_line(capsys, ["evaluate", "--checkpoint", str(high), "--sources", str(sources), "--data",
+                            str(real_cd)], "exactly one of --data")
+
+
 def test_predict_writes_mask_of_input_size_and_overlay(tiny_checkpoint, real_cd, tmp_path, capsys):
     d = real_cd / "OSCD_RGB"
     mask, overlay = tmp_path / "mask.png", tmp_path / "over.png"

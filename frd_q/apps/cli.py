@@ -52,19 +52,21 @@ def cmd_evaluate(args) -> None:
     from frd_q.fsutil import write_json
     from frd_q.infer import evaluate_pairs
     from frd_q.metrics import dataset_mean, format_table
-    from frd_q.train.checkpoint import load_model
+    from frd_q.train.checkpoint import decision_threshold, load_model
 
     if (args.data is None) == (args.sources is None):
         raise ConfigError("evaluate needs exactly one of --data (a dataset root) or --sources (a split's YAML list)")
     device = resolve_device(args.device)
-    model, cfg, _ = load_model(args.checkpoint)
+    model, cfg, ckpt = load_model(args.checkpoint)
+    threshold = decision_threshold(ckpt) if args.threshold is None else args.threshold
     if args.sources:
         records = scan_sources(load_sources(args.sources))
     else:
         records = scan_root(DataSource(root=args.data, split=args.split, list=args.list))
     pairs = load_pairs(records, cfg.data.in_channels, cfg.data.label_threshold)
     total, per_dataset = evaluate_pairs(model.to(device), pairs, args.tile or cfg.data.tile_size, args.overlap,
-                                        device)
+                                        device, threshold)
+    print(f"{args.checkpoint}: change = logit > {threshold:g}")
     rows = {}
     if len(per_dataset) > 1:
         rows = {f"{k} ({sum(p.record.dataset == k for p in pairs)})": c.metrics() for k, c in per_dataset.items()}
@@ -82,16 +84,19 @@ def cmd_predict(args) -> None:
     if (args.checkpoint is None) == (args.model is None):
         raise ConfigError("predict needs exactly one of --checkpoint (PyTorch) or --model (a FINN build folder)")
     if args.checkpoint:
-        from frd_q.train.checkpoint import load_model
+        from frd_q.train.checkpoint import decision_threshold, load_model
 
         device = resolve_device(args.device)
-        model, cfg, _ = load_model(args.checkpoint)
-        runner, channels, tile, name = TorchRunner(model.to(device), device), cfg.data.in_channels, \
+        model, cfg, ckpt = load_model(args.checkpoint)
+        threshold = decision_threshold(ckpt) if args.threshold is None else args.threshold
+        runner, channels, tile, name = TorchRunner(model.to(device), device, threshold), cfg.data.in_channels, \
             args.tile or cfg.data.tile_size, args.checkpoint
     else:
         from hw.runner import BuildRunner, QonnxRunner
 
         runner = QonnxRunner(args.model) if args.model.endswith(".onnx") else BuildRunner(args.model)
+        if args.threshold is not None:
+            runner.threshold = args.threshold
         channels, tile, name = runner.channels, args.tile or runner.tile, args.model
     bar = None
 
@@ -312,6 +317,8 @@ def build_parser() -> argparse.ArgumentParser:
         q.add_argument("--tile", type=int, default=None, help="tile size (default: the config's data.tile_size)")
         q.add_argument("--overlap", type=int, default=0, help="pixels shared by neighbouring tiles (averaged)")
         q.add_argument("--device", default="auto", help="auto (cuda if present), cpu, cuda or cuda:N")
+        q.add_argument("--threshold", type=float, default=None,
+                       help="change = logit > THRESHOLD (default: the checkpoint's, chosen on the val split, else 0)")
 
     def data_source(q, required=True):
         q.add_argument("--data", required=required, help="dataset root (<root>/{A,B,label} or a folder of them)")

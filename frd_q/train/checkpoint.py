@@ -62,6 +62,12 @@ def load_model(path: str | Path):
     return model.eval(), cfg, ckpt
 
 
+def decision_threshold(ckpt: dict) -> float:
+    """The logit threshold of a change decision: the one chosen on the validation split at the checkpoint's step
+    (`metrics.threshold`, written by training since the three-way split), else 0 (probability 0.5)."""
+    return float((ckpt.get("metrics") or {}).get("threshold", 0.0))
+
+
 def load_weights(model: torch.nn.Module, ckpt: dict, path: str | Path) -> None:
     """Load the checkpoint's weights into `model`, naming the first mismatch if they do not fit."""
     try:
@@ -74,4 +80,5 @@ def load_weights(model: torch.nn.Module, ckpt: dict, path: str | Path) -> None:
         raise CheckpointError(f"{path}: weights do not fit the model ({what})")
 
 
-__all__ = ["load_checkpoint", "load_model", "load_weights", "save_checkpoint", "checkpoint_config"]
+__all__ = ["load_checkpoint", "load_model", "load_weights", "save_checkpoint", "checkpoint_config",
+           "decision_threshold"]
