@@ -168,3 +168,30 @@ def test_export_writes_graph_and_tie_free_checkpoint(tiny_checkpoint, real_cd, t
     one_error_line(capsys, ["export", "--checkpoint", str(tmp_path / "none.pt"), "--out", str(tmp_path / "n.onnx")],
                    "checkpoint not found")
     assert not (tmp_path / "n.onnx").exists()
+
+
+def test_ship_writes_weights_card_and_readme(tiny_checkpoint, real_cd, tmp_path, capsys):
+    import hashlib
+
+    from frd_q.train.checkpoint import load_checkpoint
+
+    lst = tmp_path / "l.txt"
+    lst.write_text("DSIFN-CD/1_1\nOSCD_RGB/rennes\n")
+    sources = tmp_path / "s.yaml"
+    sources.write_text(f"- {{root: {real_cd}, list: {lst}}}\n")
+    out = tmp_path / "ckpts"
+    assert main(["ship", "--checkpoint", str(tiny_checkpoint), "--name", "tiny", "--out", str(out),
+                 "--sources", str(sources)]) == 0
+    shipped = load_checkpoint(out / "tiny.pt")
+    assert "optimizer" not in shipped and shipped["step"] == load_checkpoint(tiny_checkpoint)["step"]
+    card = json.loads((out / "tiny.json").read_text())
+    assert card["sha256"] == hashlib.sha256((out / "tiny.pt").read_bytes()).hexdigest()
+    assert set(card["test"]) == {"DSIFN-CD", "OSCD_RGB", "dataset mean", "all pixels"} and card["test_pairs"] == 2
+    assert card["wall_time_s"] > 0 and card["parameters"] > 0
+    readme = (out / "README.md").read_text()
+    assert card["sha256"] in readme and "| DSIFN-CD |" in readme
+    capsys.readouterr()
+    assert main(["evaluate", "--checkpoint", str(out / "tiny.pt"), "--sources", str(sources)]) == 0
+    one_error_line(capsys, ["ship", "--checkpoint", str(tmp_path / "nope.pt"), "--name", "x", "--out", str(out)],
+                   "nope.pt: checkpoint not found")
+    assert sorted(p.name for p in out.iterdir()) == ["README.md", "tiny.json", "tiny.pt"]  # nothing half-written

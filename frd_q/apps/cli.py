@@ -7,6 +7,7 @@
     frd-q predict   --model build/ZCU104 --a A.png --b B.png --out mask.png    (the deployed integer graph)
     frd-q data      --data ../shared/data/real_cd_train
     frd-q info      --checkpoint runs/student_w4a4/best.pt
+    frd-q ship      --checkpoint runs/teacher/best.pt --name teacher   (checkpoints/teacher.pt + its model card)
     frd-q ablate    --config configs/ablation.yaml
     frd-q seu       --build build/ZCU104 --data ../shared/data/real_cd [--limit 4] [--rates 1e-5,1e-4]
     frd-q export    --checkpoint runs/student_w4a4/best.pt --out build/student.onnx [--tile 256] [--check ROOT]
@@ -150,6 +151,15 @@ def cmd_info(args) -> None:
     print(f"{args.checkpoint}: {ckpt['model_name']} ({params / 1e6:.3f} M parameters), step {ckpt['step']}")
     print(f"  stages: channels {list(model.stage_channels)}, strides {list(model.stage_strides)}")
     print(f"  metrics: {ckpt['metrics']}")
+
+
+def cmd_ship(args) -> None:
+    from frd_q.apps.ship import ship
+
+    card = ship(args.checkpoint, args.name, args.out, args.sources, args.command)
+    test = card["test"]["dataset mean"]
+    print(f"{args.out}/{card['file']}: sha256 {card['sha256']}, test dataset-mean F1 {100 * test['f1']:.1f} "
+          f"(change = logit > {card['threshold']:g}); card in {args.out}/README.md")
 
 
 def cmd_ablate(args) -> None:
@@ -366,6 +376,14 @@ def build_parser() -> argparse.ArgumentParser:
     i = sub.add_parser("info", help="describe a checkpoint")
     i.add_argument("--checkpoint", required=True)
     i.set_defaults(func=cmd_info)
+
+    sh = sub.add_parser("ship", help="a run's checkpoint as a shipped model: weights + model card with test metrics")
+    sh.add_argument("--checkpoint", required=True, help="the run's checkpoint, e.g. runs/teacher/best.pt")
+    sh.add_argument("--name", required=True, help="file name under --out: <name>.pt, <name>.json")
+    sh.add_argument("--out", default="checkpoints", help="folder of shipped models (default checkpoints)")
+    sh.add_argument("--sources", default="configs/splits/test.yaml", help="the test split's sources")
+    sh.add_argument("--command", default=None, help="the command that trained it, for the card")
+    sh.set_defaults(func=cmd_ship)
 
     ab = sub.add_parser("ablate", help="train one student per distillation variant and seed, tabulate F1/IoU")
     ab.add_argument("--config", required=True, help="ablation YAML (see configs/ablation.yaml)")

@@ -1,0 +1,137 @@
+"""`frd-q ship`: a trained run's checkpoint made into a shipped model with its model card.
+
+    frd-q ship --checkpoint runs/teacher/best.pt --name teacher [--out checkpoints] [--sources configs/splits/test.yaml]
+
+Writes, each atomically:
+  <out>/<name>.pt     the weights, config, step and validation metrics (decision threshold included), without the
+                      optimizer state, in the frd_q checkpoint format (`frd-q evaluate --checkpoint` reads it)
+  <out>/<name>.json   the card: sha256, size, parameters, steps, training wall time, the data it was trained and
+                      selected on, the teacher it was distilled from, and per-dataset test precision/recall/F1/IoU/kappa
+  <out>/README.md     every card in <out>, regenerated (the model cards a user reads)
+The test figures come from the test split (`--sources`); nothing of the shipped model was chosen on it.
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import json
+import os
+import platform
+from pathlib import Path
+
+from frd_q.errors import ConfigError
+
+CARD_FIELDS = ("precision", "recall", "f1", "iou", "kappa")  #: the test metrics a card lists per dataset
+
+
+def sha256(path: str | Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
+
+
+def train_wall_time(run_dir: Path) -> float | None:
+    """Seconds the run trained, from train_log.csv: a resumed run restarts its clock, so segments are summed."""
+    log = run_dir / "train_log.csv"
+    if not log.is_file():
+        return None
+    total, last = 0.0, 0.0
+    with log.open() as f:
+        for row in csv.DictReader(f):
+            t = float(row.get("elapsed_s") or 0.0)
+            if t < last:  # a new segment began
+                total += last
+            last = t
+    return round(total + last, 1)
+
+
+def ship(checkpoint: str | Path, name: str, out_dir: str | Path = "checkpoints",
+         sources: str | Path = "configs/splits/test.yaml", command: str | None = None) -> dict:
+    """Write <out_dir>/<name>.pt and its card <name>.json, regenerate <out_dir>/README.md; return the card."""
+    from frd_q.config import load_sources, to_dict
+    from frd_q.data.dataset import load_pairs, scan_sources
+    from frd_q.fsutil import write_json, write_text
+    from frd_q.infer import evaluate_pairs
+    from frd_q.metrics import dataset_mean
+    from frd_q.train.checkpoint import decision_threshold, load_model, save_checkpoint
+
+    if not name or "/" in name or name.startswith("."):
+        raise ConfigError(f"--name {name!r}: a plain file name is needed")
+    checkpoint, out = Path(checkpoint), Path(out_dir)
+    model, cfg, ckpt = load_model(checkpoint)
+    shipped = out / f"{name}.pt"
+    save_checkpoint(shipped, {k: ckpt[k] for k in ("config", "model_name", "model", "step", "metrics", "best_f1")
+                              if k in ckpt})
+    threshold = decision_threshold(ckpt)
+    pairs = load_pairs(scan_sources(load_sources(sources)), cfg.data.in_channels, cfg.data.label_threshold)
+    total, per_dataset = evaluate_pairs(model, pairs, cfg.data.tile_size, threshold=threshold)
+    test = {k: {m: round(c.metrics()[m], 4) for m in CARD_FIELDS} for k, c in sorted(per_dataset.items())}
+    test["dataset mean"] = {m: round(v, 4) for m, v in dataset_mean(per_dataset).items() if m in CARD_FIELDS}
+    test["all pixels"] = {m: round(total.metrics()[m], 4) for m in CARD_FIELDS}
+    teacher = cfg.distill.teacher
+    card = {
+        "name": name, "file": shipped.name, "sha256": sha256(shipped), "bytes": shipped.stat().st_size,
+        "model_name": ckpt["model_name"], "parameters": sum(p.numel() for p in model.parameters()),
+        "trained_from": str(checkpoint), "step": ckpt["step"], "steps": cfg.train.steps,
+        "wall_time_s": train_wall_time(checkpoint.parent),
+        "machine": f"{platform.machine()}, {os.cpu_count()} cores",
+        "command": command or f"frd-q train --config <{ckpt['model_name']} config>",
+        "train_data": [to_dict(s) for s in cfg.data.train], "val_data": [to_dict(s) for s in cfg.data.val],
+        "val": {k: ckpt["metrics"][k] for k in ("f1", "f1_mean", "threshold", "f1_mean_at_threshold")
+                if k in ckpt.get("metrics", {})},
+        "threshold": threshold, "test_sources": str(sources), "test_pairs": len(pairs), "test": test,
+        "distilled_from": None if teacher is None else {
+            "teacher": teacher, "sha256": sha256(teacher) if Path(teacher).is_file() else None,
+            "losses": cfg.distill.weights()},
+        "config": to_dict(cfg),
+    }
+    write_json(out / f"{name}.json", card)
+    write_text(out / "README.md", cards_markdown(out))
+    return card
+
+
+def _card_section(card: dict) -> list[str]:
+    c = card
+    wall = f"{c['wall_time_s'] / 60:.0f} min" if c.get("wall_time_s") else "?"
+    lines = [f"## {c['name']}", "",
+             f"- file `{c['file']}`, {c['bytes'] / 1e6:.2f} MB, sha256 `{c['sha256']}`",
+             f"- {c['model_name']}, {c['parameters'] / 1e6:.3f} M parameters; config `configs/{c['config']['name']}.yaml`"
+             f" (stored whole in the checkpoint)",
+             f"- trained {c['steps']} steps ({c['config']['train']['batch_size']} crops of "
+             f"{c['config']['data']['crop_size']}² a step) in {wall} on {c['machine']}; shipped step {c['step']}, "
+             f"chosen on the val split (dataset-mean F1 {c['val'].get('f1_mean', float('nan')):.3f})",
+             f"- decision: change = logit > {c['threshold']:g} (chosen on the val split)",
+             f"- made by `{c['command']}`"]
+    if c.get("distilled_from"):
+        d = c["distilled_from"]
+        losses = ", ".join(f"{k} {v:g}" for k, v in d["losses"].items())
+        lines.append(f"- distilled from `{d['teacher']}` (sha256 `{(d['sha256'] or '?')[:16]}…`) with {losses}")
+    lines += ["", f"Test split (`{c['test_sources']}`, {c['test_pairs']} pairs or windows), full images, percent:", "",
+              "| dataset | precision | recall | F1 | IoU | kappa |", "|---|---:|---:|---:|---:|---:|"]
+    for k, m in c["test"].items():
+        cells = " | ".join(f"{100 * m[f]:.1f}" for f in CARD_FIELDS)
+        lines.append(f"| {'**' + k + '**' if k in ('dataset mean', 'all pixels') else k} | {cells} |")
+    return lines + [""]
+
+
+def cards_markdown(out: Path) -> str:
+    """checkpoints/README.md: an index table and one section per card, in name order."""
+    cards = [json.loads(p.read_text()) for p in sorted(out.glob("*.json"))]
+    lines = ["# Shipped models", "",
+             "Written by `frd-q ship` (frd_q/apps/ship.py); every figure is measured on the test split, which chose "
+             "nothing.", "`frd-q evaluate --checkpoint checkpoints/<name>.pt --sources configs/splits/test.yaml` "
+             "reproduces a table.", "",
+             "| model | parameters | steps | test F1, dataset mean | test F1, LEVIR-CD | test kappa, LEVIR-CD | MB |",
+             "|---|---:|---:|---:|---:|---:|---:|"]
+    for c in cards:
+        levir = c["test"].get("LEVIR-CD", {})
+        lines.append(f"| {c['name']} | {c['parameters'] / 1e6:.3f} M | {c['step']} | "
+                     f"{100 * c['test']['dataset mean']['f1']:.1f} | {100 * levir.get('f1', float('nan')):.1f} | "
+                     f"{100 * levir.get('kappa', float('nan')):.1f} | {c['bytes'] / 1e6:.2f} |")
+    lines.append("")
+    for c in cards:
+        lines += _card_section(c)
+    return "\n".join(lines)
