@@ -163,11 +163,11 @@ def cmd_ship(args) -> None:
 
 
 def cmd_ablate(args) -> None:
-    from frd_q.distill.ablate import load_ablation, run_ablation
+    from frd_q.distill.ablate import load_ablation, parse_shard, run_ablation
 
     cfg = load_ablation(args.config)
-    run_ablation(cfg, progress=not args.no_progress)
-    print((Path(cfg.out_dir) / "ablation.md").read_text())
+    if run_ablation(cfg, progress=not args.no_progress, shard=parse_shard(args.shard)) is not None:
+        print((Path(cfg.out_dir) / "ablation.md").read_text())
 
 
 def cmd_export(args) -> None:
@@ -388,6 +388,8 @@ def build_parser() -> argparse.ArgumentParser:
     ab = sub.add_parser("ablate", help="train one student per distillation variant and seed, tabulate F1/IoU")
     ab.add_argument("--config", required=True, help="ablation YAML (see configs/ablation.yaml)")
     ab.add_argument("--no-progress", action="store_true", help="no progress bars")
+    ab.add_argument("--shard", default="0/1", metavar="I/N",
+                    help="train only runs I, I+N, ... (N processes side by side); tabulate when all have finished")
     ab.set_defaults(func=cmd_ablate)
 
     x = sub.add_parser("export", help="export a student checkpoint to QONNX (the FINN flow's input)")

@@ -2,16 +2,21 @@
 tabulated (mean and spread over seeds), so a one-point difference can be told from noise.
 
     frd-q ablate --config configs/ablation.yaml
+    frd-q ablate --config configs/ablation.yaml --shard 0/2 & frd-q ablate --config configs/ablation.yaml --shard 1/2
 
 The ablation config names a base student config, a teacher checkpoint (trained first from `teacher_config` if
 it does not exist), the steps and seeds, the evaluation data and the variants (each a set of distill weights).
 Every run is `<out_dir>/<variant>_s<seed>/`; a run whose last.pt has reached `steps` is reused, so an interrupted
-ablation resumes where it stopped. Runs are evaluated on their last checkpoint (not the best one, which would be
-chosen on the evaluation pairs). Writes `<out_dir>/ablation.json` and `ablation.md`.
+ablation resumes where it stopped. `--shard i/n` trains only every n-th run starting at i (n processes share the
+machine) and tabulates once every run of every shard has finished. Each run validates once, at its last step, on
+the base config's val split, which chooses its decision threshold. It is then evaluated on the `eval` data (the
+test split) at that threshold, with its last checkpoint: a best checkpoint would add a second, per-variant
+selection. Evaluations are kept in `<run>/eval.json`. Writes `<out_dir>/ablation.json` and `ablation.md`.
 """
 
 from __future__ import annotations
 
+import json
 import statistics
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -75,41 +80,73 @@ def ensure_teacher(path: str, config: str | None, steps: int | None, progress: b
     return teacher
 
 
-def run_ablation(cfg: AblationConfig, progress: bool = True, log=print) -> dict:
-    from frd_q.data.dataset import load_pairs, scan_sources
-    from frd_q.infer import evaluate_pairs
-    from frd_q.train.checkpoint import load_model
+def parse_shard(text: str) -> tuple[int, int]:
+    """'i/n' -> (i, n) with 0 <= i < n."""
+    try:
+        i, n = (int(v) for v in text.split("/"))
+    except ValueError:
+        raise ConfigError(f"--shard {text!r}: expected i/n, e.g. 0/2") from None
+    if not 0 <= i < n:
+        raise ConfigError(f"--shard {text!r}: needs 0 <= i < n")
+    return i, n
+
+
+def run_ablation(cfg: AblationConfig, progress: bool = True, log=print, shard: tuple[int, int] = (0, 1)) -> dict | None:
+    """Train this shard's runs, then (once every run has finished) evaluate and tabulate; None while runs of
+    other shards are still missing."""
     from frd_q.train.loop import train
 
     teacher = ensure_teacher(cfg.teacher, cfg.teacher_config, cfg.teacher_steps, progress)
     out = Path(cfg.out_dir)
-    pairs = None
+    runs = [(variant, weights, seed) for variant, weights in cfg.variants.items() for seed in cfg.seeds]
+    for k, (variant, weights, seed) in enumerate(runs):
+        name = f"{variant}_s{seed}"
+        if k % shard[1] != shard[0] or _finished(out / name, cfg.steps):
+            continue
+        overrides = [f"name={name}", f"train.out_dir={out}", f"train.seed={seed}", f"train.steps={cfg.steps}",
+                     f"train.val_every={cfg.steps}", *cfg.set]
+        overrides += [f"distill.{k}={v}" for k, v in weights.items()]
+        if weights:
+            overrides.append(f"distill.teacher={teacher}")
+        log(f"ablate: training {name}")
+        train(load_config(cfg.base, overrides), resume=(out / name / "last.pt").is_file(), progress=progress)
+    missing = [f"{v}_s{s}" for v, _, s in runs if not _finished(out / f"{v}_s{s}", cfg.steps)]
+    if missing:
+        log(f"ablate: shard {shard[0]}/{shard[1]} done; {len(missing)} runs of other shards unfinished "
+            f"({missing[0]} ...): run again without --shard once they are, to tabulate")
+        return None
     results: dict[str, dict] = {}
-    for variant, weights in cfg.variants.items():
-        for seed in cfg.seeds:
-            name = f"{variant}_s{seed}"
-            overrides = [f"name={name}", f"train.out_dir={out}", f"train.seed={seed}", f"train.steps={cfg.steps}",
-                         f"train.val_every={cfg.steps}", "data.val=[]", *cfg.set]
-            overrides += [f"distill.{k}={v}" for k, v in weights.items()]
-            if weights:
-                overrides.append(f"distill.teacher={teacher}")
-            run_cfg = load_config(cfg.base, overrides)
-            if not _finished(out / name, cfg.steps):
-                log(f"ablate: training {name}")
-                train(run_cfg, resume=(out / name / "last.pt").is_file(), progress=progress)
-            model, mcfg, _ = load_model(out / name / "last.pt")
-            if pairs is None:
-                pairs = load_pairs(scan_sources(cfg.eval), mcfg.data.in_channels, mcfg.data.label_threshold)
-            total, per_dataset = evaluate_pairs(model, pairs, mcfg.data.tile_size)
-            results.setdefault(variant, {})[seed] = {
-                "all": total.metrics(), **{k: c.metrics() for k, c in per_dataset.items()}}
-            log(f"ablate: {name}: F1 {total.metrics()['f1']:.4f}")
+    pairs = None
+    for variant, _, seed in runs:
+        name = f"{variant}_s{seed}"
+        evaluated = out / name / "eval.json"
+        if not evaluated.is_file():
+            pairs = _evaluate_run(out / name, cfg, pairs)
+        results.setdefault(variant, {})[seed] = json.loads(evaluated.read_text())["metrics"]
+        log(f"ablate: {name}: F1 {results[variant][seed]['all']['f1']:.4f}")
     table = summarize(results)
     write_json(out / "ablation.json", {"config": cfg.__dict__ | {"eval": [e.__dict__ for e in cfg.eval]}, "runs": results,
                                        "summary": table})
     with atomic_path(out / "ablation.md") as tmp:
         tmp.write_text(markdown(table, cfg))
     return table
+
+
+def _evaluate_run(run_dir: Path, cfg: AblationConfig, pairs):
+    """Evaluate run_dir/last.pt on the eval data at its val-chosen threshold into run_dir/eval.json; returns the
+    loaded eval pairs for the next run."""
+    from frd_q.data.dataset import load_pairs, scan_sources
+    from frd_q.infer import evaluate_pairs
+    from frd_q.train.checkpoint import decision_threshold, load_model
+
+    model, mcfg, ckpt = load_model(run_dir / "last.pt")
+    if pairs is None:
+        pairs = load_pairs(scan_sources(cfg.eval), mcfg.data.in_channels, mcfg.data.label_threshold)
+    threshold = decision_threshold(ckpt)
+    total, per_dataset = evaluate_pairs(model, pairs, mcfg.data.tile_size, threshold=threshold)
+    metrics = {"all": total.metrics(), **{k: c.metrics() for k, c in per_dataset.items()}}
+    write_json(run_dir / "eval.json", {"step": ckpt["step"], "threshold": threshold, "metrics": metrics})
+    return pairs
 
 
 def _mean_sd(values: list[float]) -> tuple[float, float]:

@@ -47,6 +47,27 @@ def test_ablation_trains_every_variant_and_seed_and_tabulates(ablation_yaml, tmp
     assert "training" not in capsys.readouterr().out
 
 
+def test_shards_split_the_runs_and_the_last_one_tabulates(ablation_yaml, tmp_path, capsys):
+    assert main(["ablate", "--config", str(ablation_yaml), "--no-progress", "--shard", "0/2"]) == 0
+    out = tmp_path / "abl"
+    trained = sorted(p.parent.name for p in out.glob("*/last.pt"))
+    assert trained == ["bfdd+ccrd_s0", "kd_s0", "none_s0"]  # runs 0, 2, 4 of variant x seed
+    assert not (out / "ablation.json").exists() and "3 runs of other shards unfinished" in capsys.readouterr().out
+    assert main(["ablate", "--config", str(ablation_yaml), "--no-progress", "--shard", "1/2"]) == 0
+    report = json.loads((out / "ablation.json").read_text())
+    assert set(report["runs"]) == {"none", "bfdd+ccrd", "kd"}
+    run = json.loads((out / "kd_s1" / "eval.json").read_text())
+    assert run["step"] == 2 and run["threshold"] == run_threshold(out / "kd_s1" / "last.pt")
+    assert main(["ablate", "--config", str(ablation_yaml), "--shard", "2/2"]) == 2
+    assert "needs 0 <= i < n" in capsys.readouterr().err
+
+
+def run_threshold(path):
+    from frd_q.train.checkpoint import decision_threshold, load_checkpoint
+
+    return decision_threshold(load_checkpoint(path))
+
+
 def test_unknown_loss_in_a_variant_is_one_error(ablation_yaml, tmp_path, capsys):
     raw = yaml.safe_load(ablation_yaml.read_text())
     raw["variants"]["bad"] = {"bfd": 1.0}
@@ -59,4 +80,5 @@ def test_shipped_ablation_config_loads():
     from conftest import REPO
 
     cfg = load_ablation(REPO / "configs" / "ablation.yaml")
-    assert len(cfg.seeds) >= 3 and {"none", "kd", "fitnet", "at", "cwd", "bfdd", "ccrd", "bfdd+ccrd"} == set(cfg.variants)
+    assert len(cfg.seeds) >= 3 and cfg.steps >= 1500
+    assert {"none", "kd", "fitnet", "cwd", "bfdd", "ccrd", "bfdd+ccrd"} == set(cfg.variants)
