@@ -130,15 +130,16 @@ def plot_layers(record: dict, board: str, path: Path) -> Path:
     return _save(fig, path)
 
 
-def plot_samples(record: dict, teacher: str | None, eval_source: dict, n: int, path: Path) -> Path | None:
+def plot_samples(record: dict, teacher: str | None, eval_sources: list[dict], n: int, path: Path) -> Path | None:
     """A, B, ground truth, teacher and student change maps on the n evaluation pairs with the most change."""
     from frd_q.config import DataSource
-    from frd_q.data.dataset import load_pairs, scan_root
+    from frd_q.data.dataset import load_pairs, scan_sources
     from frd_q.infer import predict_logits
     from frd_q.train.checkpoint import load_model
 
     student, scfg, _ = load_model(record["checkpoint"])
-    pairs = load_pairs(scan_root(DataSource(**eval_source)), scfg.data.in_channels, scfg.data.label_threshold)
+    pairs = load_pairs(scan_sources([DataSource(**s) for s in eval_sources]), scfg.data.in_channels,
+                       scfg.data.label_threshold)
     pairs = sorted(pairs, key=lambda p: -float(p.label.mean()))[:n]
     if not pairs:
         return None

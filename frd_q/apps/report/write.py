@@ -19,8 +19,8 @@ def _blocks(sweep: Path, records: list[dict], cfg: dict, images: dict[str, Path]
     steps, n = cfg["steps"], len(records)
     blocks = [Block("h1", f"Accuracy vs. resources: {sweep.name}"),
               Block("p", f"{n} points of `{cfg.get('config_file', '')}`: Siamese FRD students trained {steps} steps "
-                         f"(seed {cfg['seed']}), evaluated on full images of {cfg['eval']['root']}"
-                         + (f" ({cfg['eval']['list']})" if cfg["eval"].get("list") else "")
+                         f"(seed {cfg['seed']}), evaluated on full images of "
+                         + ", ".join(e["root"] + (f" ({e['list']})" if e.get("list") else "") for e in cfg["eval"])
                          + f", built with FINN for {', '.join(f'{b} at {v:g} tiles/s' for b, v in cfg['boards'].items())}"
                          f" ({cfg['tile']}x{cfg['tile']} tiles). One seed per point: F1 differences of a few hundredths "
                          "are within run-to-run spread at this budget (docs/frd.md measures it)."),
