@@ -17,7 +17,7 @@ from pathlib import Path
 import numpy as np
 
 from frd_q.errors import ConfigError
-from frd_q.export.qonnx import graph_feed
+from frd_q.export.qonnx import THRESHOLD_PROP, graph_feed
 from frd_q.export.reference import head_logits
 from frd_q.train.checkpoint import decision_threshold, load_model
 from hw.buildfolder import BuildFolder
@@ -79,7 +79,8 @@ class QonnxRunner:
         stacked = len(self.graph.graph.input) == 1  # early fusion: both dates stacked along channels
         self.tile, self.channels = int(shape[1]), int(shape[-1]) // (2 if stacked else 1)
         self.size_multiple = 1
-        self.threshold = 0.0  #: a bare graph carries no decision threshold: pass --threshold to predict
+        prop = self.graph.get_metadata_prop(THRESHOLD_PROP)  # written by frd-q export; older graphs: 0
+        self.threshold = float(prop) if prop else 0.0  #: the exported checkpoint's decision threshold
 
     def __call__(self, a: np.ndarray, b: np.ndarray) -> np.ndarray:
         import torch

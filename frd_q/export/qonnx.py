@@ -76,8 +76,12 @@ def run_torch(model: nn.Module, a: np.ndarray, b: np.ndarray) -> np.ndarray:
     return pixel_wrapper(model.eval())(*(torch.from_numpy(x) for x in inputs)).numpy()
 
 
-def export_model(model: nn.Module, tile: int, path: str | Path, channels: int = 3) -> Path:
-    """Write the QONNX graph of `model` (eval mode, wrapped in PixelInputs) for `tile`x`tile` inputs to `path`."""
+THRESHOLD_PROP = "frd_q_decision_threshold"  #: ONNX metadata: the checkpoint's decision threshold (change = logit > t)
+
+
+def export_model(model: nn.Module, tile: int, path: str | Path, channels: int = 3, threshold: float = 0.0) -> Path:
+    """Write the QONNX graph of `model` (eval mode, wrapped in PixelInputs) for `tile`x`tile` inputs to `path`;
+    `threshold` is kept in the graph's metadata (THRESHOLD_PROP) for the runners that decide on its logits."""
     from brevitas.export import export_qonnx
     from qonnx.core.modelwrapper import ModelWrapper
     from qonnx.util.cleanup import cleanup_model
@@ -96,6 +100,7 @@ def export_model(model: nn.Module, tile: int, path: str | Path, channels: int = 
         warnings.simplefilter("ignore")
         export_qonnx(pixel_wrapper(model), args, export_path=str(tmp))
         graph = cleanup_model(ModelWrapper(str(tmp)))
+        graph.set_metadata_prop(THRESHOLD_PROP, repr(float(threshold)))
         graph.save(str(tmp))
     return path
 
@@ -109,7 +114,7 @@ def export_checkpoint(checkpoint: str | Path, tile: int, path: str | Path, remov
     """
     from frd_q.config import Arch
     from frd_q.export.ties import remove_ties as shift_thresholds
-    from frd_q.train.checkpoint import load_model, save_checkpoint
+    from frd_q.train.checkpoint import decision_threshold, load_model, save_checkpoint
 
     model, cfg, ckpt = load_model(checkpoint)
     if cfg.model.arch not in (Arch.STUDENT, Arch.EARLY):
@@ -120,7 +125,7 @@ def export_checkpoint(checkpoint: str | Path, tile: int, path: str | Path, remov
     payload = {k: ckpt[k] for k in ("config", "model_name", "step", "metrics", "best_f1") if k in ckpt}
     save_checkpoint(hw_checkpoint, {**payload, "model": model.state_dict(), "exported_from": str(checkpoint),
                                     "tie_removal": stats})
-    export_model(model, tile, path, cfg.data.in_channels)
+    export_model(model, tile, path, cfg.data.in_channels, decision_threshold(ckpt))
     return {"onnx": Path(path), "checkpoint": hw_checkpoint, "ties": stats}
 
 

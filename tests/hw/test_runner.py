@@ -107,7 +107,7 @@ def test_qonnx_runner_reads_tile_and_channels_and_returns_the_models_logits(expo
     a, b = (rng.integers(0, 256, (2, TILE, TILE, 3)).astype(np.uint8) for _ in range(2))
     got = runner(a, b)
     assert got.shape == (2, TILE, TILE) and got.dtype == np.float32
-    want = torch_logits(model, a, b)
+    want = torch_logits(model, a, b) - np.float32(runner.threshold)  # the runner returns logit - threshold
     assert np.abs(want).max() > 0.01 and want.std() > 1e-3  # logits that vary (a tiny student's are about 0.1)
     np.testing.assert_allclose(got, want, rtol=0, atol=1e-5)  # the same up to float32 rounding (measured: 2e-8)
     raw = run_qonnx(runner.graph, a[0], b[0])
@@ -115,3 +115,21 @@ def test_qonnx_runner_reads_tile_and_channels_and_returns_the_models_logits(expo
         assert raw.shape[-1] < TILE
     else:
         assert raw.shape == (1, 1, TILE, TILE) and np.array_equal(raw[0, 0], got[0])
+
+
+def test_exported_graph_carries_the_decision_threshold(tiny_checkpoint, tmp_path):
+    import torch
+
+    from frd_q.export import export_checkpoint
+
+    ckpt = torch.load(tiny_checkpoint, weights_only=False)
+    ckpt["metrics"]["threshold"] = 1.25
+    moved = tmp_path / "t.pt"
+    torch.save(ckpt, moved)
+    export_checkpoint(moved, 64, tmp_path / "m.onnx")
+    runner = QonnxRunner(tmp_path / "m.onnx")
+    assert runner.threshold == 1.25
+    a = np.random.default_rng(0).integers(0, 256, (1, 64, 64, 3), dtype=np.uint8)
+    shifted = runner(a, a[:, ::-1])
+    runner.threshold = 0.0
+    assert np.allclose(runner(a, a[:, ::-1]) - 1.25, shifted)
