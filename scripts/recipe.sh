@@ -1,13 +1,15 @@
 #!/usr/bin/env bash
-# The training-recipe experiments of docs/training.md: short teacher runs that differ from the base recipe in one
-# thing each, two at a time with one thread each (2 cores), validated on the val split every 100 steps.
+# The training-recipe experiments of docs/training.md: short teacher runs that differ from the base recipe (the
+# one before the experiments: lr 2e-3, 30 warm-up steps, decay on every parameter) in one thing each, two at a time
+# with one thread each (2 cores), validated on the val split every 100 steps.
 #   bash scripts/recipe.sh [names...]        # default: all; results: runs/recipe/<name>/val_log.csv
 #   .venv/bin/python scripts/val_summary.py runs/recipe/*    # the table
 set -euo pipefail
 cd "$(dirname "$0")/.."
 steps=${STEPS:-800}
 base=(--set train.steps=$steps --set train.val_every=100 --set train.out_dir=runs/recipe
-      --set train.precision=bf16 --set train.channels_last=true)
+      --set train.precision=bf16 --set train.channels_last=true
+      --set train.lr=0.002 --set train.warmup_steps=30 --set train.decay_1d=true)
 declare -A runs=(
   [base]=""
   [lr1e-3_wu100]="--set train.lr=0.001 --set train.warmup_steps=100"
