@@ -166,8 +166,9 @@ def cmd_ablate(args) -> None:
     from frd_q.distill.ablate import load_ablation, parse_shard, run_ablation
 
     cfg = load_ablation(args.config)
-    if run_ablation(cfg, progress=not args.no_progress, shard=parse_shard(args.shard)) is not None:
-        print((Path(cfg.out_dir) / "ablation.md").read_text())
+    written = run_ablation(cfg, progress=not args.no_progress, shard=parse_shard(args.shard), table_only=args.table)
+    if written is not None:
+        print(written.read_text())
 
 
 def cmd_export(args) -> None:
@@ -389,7 +390,9 @@ def build_parser() -> argparse.ArgumentParser:
     ab.add_argument("--config", required=True, help="ablation YAML (see configs/ablation.yaml)")
     ab.add_argument("--no-progress", action="store_true", help="no progress bars")
     ab.add_argument("--shard", default="0/1", metavar="I/N",
-                    help="train only runs I, I+N, ... (N processes side by side); tabulate when all have finished")
+                    help="train only runs I, I+N, ... of the plan (workers share the rest through claim files)")
+    ab.add_argument("--table", action="store_true",
+                    help="train nothing: tabulate the runs finished so far (ablation_partial.md while some are missing)")
     ab.set_defaults(func=cmd_ablate)
 
     x = sub.add_parser("export", help="export a student checkpoint to QONNX (the FINN flow's input)")

@@ -13,39 +13,16 @@ The test figures come from the test split (`--sources`); nothing of the shipped 
 
 from __future__ import annotations
 
-import csv
-import hashlib
 import json
 import os
 import platform
 from pathlib import Path
 
 from frd_q.errors import ConfigError
+from frd_q.fsutil import sha256
+from frd_q.train.checkpoint import train_wall_time
 
 CARD_FIELDS = ("precision", "recall", "f1", "iou", "kappa")  #: the test metrics a card lists per dataset
-
-
-def sha256(path: str | Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
-
-
-def train_wall_time(run_dir: Path) -> float | None:
-    """Seconds the run trained, from train_log.csv: a resumed run restarts its clock, so segments are summed."""
-    log = run_dir / "train_log.csv"
-    if not log.is_file():
-        return None
-    total, last = 0.0, 0.0
-    with log.open() as f:
-        for row in csv.DictReader(f):
-            t = float(row.get("elapsed_s") or 0.0)
-            if t < last:  # a new segment began
-                total += last
-            last = t
-    return round(total + last, 1)
 
 
 def ship(checkpoint: str | Path, name: str, out_dir: str | Path = "checkpoints",

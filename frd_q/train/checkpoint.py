@@ -9,6 +9,7 @@
 
 from __future__ import annotations
 
+import csv
 from pathlib import Path
 
 import torch
@@ -82,3 +83,18 @@ def load_weights(model: torch.nn.Module, ckpt: dict, path: str | Path) -> None:
 
 __all__ = ["load_checkpoint", "load_model", "load_weights", "save_checkpoint", "checkpoint_config",
            "decision_threshold"]
+
+
+def train_wall_time(run_dir: Path) -> float | None:
+    """Seconds the run trained, from train_log.csv: a resumed run restarts its clock, so segments are summed."""
+    log = run_dir / "train_log.csv"
+    if not log.is_file():
+        return None
+    total, last = 0.0, 0.0
+    with log.open() as f:
+        for row in csv.DictReader(f):
+            t = float(row.get("elapsed_s") or 0.0)
+            if t < last:  # a new segment began
+                total += last
+            last = t
+    return round(total + last, 1)
