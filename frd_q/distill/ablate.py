@@ -146,6 +146,20 @@ def _trained(run_dir: Path, steps: int) -> bool:
     return last.is_file() and load_checkpoint(last)["step"] >= steps
 
 
+def _evaluated(run_dir: Path, settings: dict, steps: int) -> dict | None:
+    """run_dir/eval.json if it was made under `settings` from a finished run, else None."""
+    path = run_dir / "eval.json"
+    if not path.is_file():
+        return None
+    try:
+        record = json.loads(path.read_text())
+    except ValueError:
+        return None
+    if not isinstance(record, dict) or record.get("settings") != settings or record.get("step", 0) < steps:
+        return None
+    return record
+
+
 def _finish(cfg: AblationConfig, run: Run, teacher_sha: str | None, pairs):
     """Evaluate a trained run on the eval data at its val-chosen threshold: <run>/eval.json and, with `records`,
     the record. Returns (record, the loaded eval pairs for the next run)."""
@@ -218,9 +232,9 @@ def run_ablation(cfg: AblationConfig, progress: bool = True, log=print, shard: t
     pairs = None
     for k, run in enumerate(runs):
         record = read_record(cfg, run, teacher_sha)
-        if record is None and (out / run.name / "eval.json").is_file() and _trained(out / run.name, cfg.steps):
-            record = json.loads((out / run.name / "eval.json").read_text())
-            if cfg.records is not None and not (Path(cfg.records) / f"{run.name}.json").is_file():
+        if record is None:  # evaluated here but not recorded (records added to the config later)
+            record = _evaluated(out / run.name, _settings(cfg, run, teacher_sha), cfg.steps)
+            if record is not None and cfg.records is not None:
                 write_json(Path(cfg.records) / f"{run.name}.json", record)
         if record is None and not table_only and k % shard[1] == shard[0]:
             claim = out / f"{run.name}.claim"
