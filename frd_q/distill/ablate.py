@@ -275,6 +275,9 @@ def run_ablation(cfg: AblationConfig, progress: bool = True, log=print, shard: t
                                        "runs": results, "missing": missing, "summary": table})
     with atomic_path(dest / f"{stem}.md") as tmp:
         tmp.write_text(markdown(table, cfg, missing))
+    if not missing:  # the full table supersedes a partial one
+        for suffix in (".md", ".json"):
+            (dest / f"ablation_partial{suffix}").unlink(missing_ok=True)
     return dest / f"{stem}.md"
 
 

@@ -64,6 +64,7 @@ def test_shards_split_the_runs_and_the_last_one_tabulates(ablation_yaml, tmp_pat
     assert main(["ablate", "--config", str(ablation_yaml), "--no-progress", "--shard", "1/2"]) == 0
     report = json.loads((tmp_path / "records" / "ablation.json").read_text())
     assert set(report["runs"]) == {"none", "bfdd+ccrd", "kd"}
+    assert not list((tmp_path / "records").glob("ablation_partial*"))  # superseded by the full table
     run = json.loads((out / "kd_s1" / "eval.json").read_text())
     assert run["step"] == 2 and run["threshold"] == run_threshold(out / "kd_s1" / "last.pt")
     assert main(["ablate", "--config", str(ablation_yaml), "--shard", "2/2"]) == 2
