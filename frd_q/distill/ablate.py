@@ -269,12 +269,13 @@ def run_ablation(cfg: AblationConfig, progress: bool = True, log=print, shard: t
         log("ablate: no run has finished yet")
         return None
     table = summarize(results)
+    diffs = paired(results, runs[0].variant)
     dest = Path(cfg.records or cfg.out_dir)
     stem = "ablation_partial" if missing else "ablation"
     write_json(dest / f"{stem}.json", {"config": cfg.__dict__ | {"eval": [e.__dict__ for e in cfg.eval]},
-                                       "runs": results, "missing": missing, "summary": table})
+                                       "runs": results, "missing": missing, "summary": table, "paired": diffs})
     with atomic_path(dest / f"{stem}.md") as tmp:
-        tmp.write_text(markdown(table, cfg, missing))
+        tmp.write_text(markdown(table, cfg, missing, diffs, runs[0].variant))
     if not missing:  # the full table supersedes a partial one
         for suffix in (".md", ".json"):
             (dest / f"ablation_partial{suffix}").unlink(missing_ok=True)
@@ -303,7 +304,35 @@ def summarize(results: dict[str, dict]) -> dict:
     return table
 
 
-def markdown(table: dict, cfg: AblationConfig, missing: list[str] = ()) -> str:
+PAIRED_SETS = ("all", "dataset mean")
+
+
+def _set_f1(metrics: dict, key: str) -> float:
+    if key == "dataset mean":
+        return statistics.fmean(v["f1"] for k, v in metrics.items() if k != "all")
+    return metrics[key]["f1"]
+
+
+def paired(results: dict[str, dict], baseline: str) -> dict:
+    """Per variant, F1 minus the baseline's F1 of the same seed (same batches and initialisation, so the seed's
+    luck cancels): mean and sample std over the seeds both have, their number `n` and how many seeds the variant
+    wins (`wins`), for all pixels and the dataset mean."""
+    base = results.get(baseline, {})
+    out = {}
+    for variant, by_seed in results.items():
+        seeds = sorted(set(by_seed) & set(base))
+        if variant == baseline or not seeds:
+            continue
+        row = {"n": len(seeds)}
+        for key in PAIRED_SETS:
+            d = [_set_f1(by_seed[s], key) - _set_f1(base[s], key) for s in seeds]
+            row[key] = {"mean_sd": _mean_sd(d), "wins": sum(x > 0 for x in d)}
+        out[variant] = row
+    return out
+
+
+def markdown(table: dict, cfg: AblationConfig, missing: list[str] = (), diffs: dict | None = None,
+             baseline: str = "none") -> str:
     cols = [c for c in next(iter(table.values())) if c.endswith("/f1")]
     lines = [f"# Ablation: {cfg.steps} steps, seeds {cfg.seeds}, evaluated on "
              + ", ".join(f"{e.root}" + (f" ({e.list})" if e.list else "") for e in cfg.eval), ""]
@@ -317,4 +346,13 @@ def markdown(table: dict, cfg: AblationConfig, missing: list[str] = ()) -> str:
         cells = [f"{100 * row[c][0]:.2f} ± {100 * row[c][1]:.2f}" for c in cols]
         iou = row["all/iou"]
         lines.append(f"| {variant} | {row['n']} | " + " | ".join(cells) + f" | {100 * iou[0]:.2f} ± {100 * iou[1]:.2f} |")
+    if diffs:
+        lines += ["", f"Paired by seed (same batches and initialisation): F1 minus `{baseline}`'s F1 of the same seed, "
+                  "in points, mean ± sample std over the n seeds both have, and the seeds where the variant is ahead.",
+                  "", "| variant | n | " + " | ".join(f"Δ {k} | ahead" for k in PAIRED_SETS) + " |",
+                  "|---|---:|" + "---:|---:|" * len(PAIRED_SETS)]
+        for variant, row in diffs.items():
+            cells = [f"{100 * row[k]['mean_sd'][0]:+.2f} ± {100 * row[k]['mean_sd'][1]:.2f} | "
+                     f"{row[k]['wins']}/{row['n']}" for k in PAIRED_SETS]
+            lines.append(f"| {variant} | {row['n']} | " + " | ".join(cells) + " |")
     return "\n".join(lines) + "\n"

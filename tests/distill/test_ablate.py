@@ -7,7 +7,7 @@ import pytest
 import yaml
 
 from frd_q.apps.cli import main
-from frd_q.distill.ablate import load_ablation
+from frd_q.distill.ablate import load_ablation, paired
 
 from conftest import tiny_config, write_config
 
@@ -40,6 +40,7 @@ def test_ablation_trains_every_variant_and_seed_and_tabulates(ablation_yaml, tmp
     assert all(0 <= mean <= 1 and sd >= 0 for mean, sd in row.values())
     table = (records / "ablation.md").read_text()
     assert "| bfdd+ccrd | 2 |" in table and "±" in table
+    assert set(report["paired"]) == {"bfdd+ccrd", "kd"} and "Δ all | ahead" in table  # both against `none`
     assert sorted(p.name for p in records.glob("*_s*.json")) == sorted(
         f"{v}_s{s}.json" for v in ("none", "bfdd+ccrd", "kd") for s in (0, 1))
     assert not list(out.glob("*.claim"))  # claims are released
@@ -128,3 +129,20 @@ def test_shipped_ablation_config_loads():
     cfg = load_ablation(REPO / "configs" / "ablation.yaml")
     assert len(cfg.seeds) >= 3 and cfg.steps >= 1500
     assert {"none", "kd", "bfdd+ccrd"} <= set(cfg.variants) and cfg.records
+
+
+def test_paired_differences_are_taken_seed_by_seed():
+    """A variant 2 points ahead on every seed is 2 ± 0 ahead, although the seeds themselves differ by 10 points;
+    only the seeds both variants have count."""
+    def metrics(a, b):  # two datasets with F1 a and b; all pixels: their mean
+        return {"all": {"f1": (a + b) / 2}, "X": {"f1": a}, "Y": {"f1": b}}
+
+    results = {"none": {0: metrics(0.40, 0.60), 1: metrics(0.50, 0.70), 2: metrics(0.45, 0.65)},
+               "frd": {0: metrics(0.42, 0.62), 1: metrics(0.52, 0.72)},
+               "kd": {0: metrics(0.30, 0.60), 1: metrics(0.60, 0.70), 2: metrics(0.45, 0.61)}}
+    d = paired(results, "none")
+    assert set(d) == {"frd", "kd"} and d["frd"]["n"] == 2 and d["kd"]["n"] == 3
+    mean, sd = d["frd"]["all"]["mean_sd"]
+    assert mean == pytest.approx(0.02) and sd == pytest.approx(0.0, abs=1e-12) and d["frd"]["all"]["wins"] == 2
+    mean, sd = d["kd"]["dataset mean"]["mean_sd"]  # per seed: -0.05, +0.05, -0.02
+    assert mean == pytest.approx(-0.02 / 3) and sd > 0.04 and d["kd"]["dataset mean"]["wins"] == 1
