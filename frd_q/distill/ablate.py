@@ -286,6 +286,13 @@ def _mean_sd(values: list[float]) -> tuple[float, float]:
     return statistics.fmean(values), statistics.stdev(values) if len(values) > 1 else 0.0
 
 
+def _value(metrics: dict, key: str, m: str = "f1") -> float:
+    """Metric `m` of one run's set `key`: a dataset, "all" (pixels) or "dataset mean" (macro mean over datasets)."""
+    if key == "dataset mean":
+        return statistics.fmean(v[m] for k, v in metrics.items() if k != "all")
+    return metrics[key][m]
+
+
 def summarize(results: dict[str, dict]) -> dict:
     """Per variant and set (each dataset, their mean, all pixels): mean and sample std of F1 and IoU over seeds,
     and the number of seeds `n`."""
@@ -298,19 +305,13 @@ def summarize(results: dict[str, dict]) -> dict:
             for m in ("f1", "iou"):
                 row[f"{key}/{m}"] = _mean_sd([r[key][m] for r in runs])
         for m in ("f1", "iou"):  # macro mean over datasets, per seed, then over seeds
-            row[f"dataset mean/{m}"] = _mean_sd([statistics.fmean(r[d][m] for d in datasets) for r in runs])
+            row[f"dataset mean/{m}"] = _mean_sd([_value(r, "dataset mean", m) for r in runs])
         row["n"] = len(runs)
         table[variant] = row
     return table
 
 
 PAIRED_SETS = ("all", "dataset mean")
-
-
-def _set_f1(metrics: dict, key: str) -> float:
-    if key == "dataset mean":
-        return statistics.fmean(v["f1"] for k, v in metrics.items() if k != "all")
-    return metrics[key]["f1"]
 
 
 def paired(results: dict[str, dict], baseline: str) -> dict:
@@ -325,7 +326,7 @@ def paired(results: dict[str, dict], baseline: str) -> dict:
             continue
         row = {"n": len(seeds)}
         for key in PAIRED_SETS:
-            d = [_set_f1(by_seed[s], key) - _set_f1(base[s], key) for s in seeds]
+            d = [_value(by_seed[s], key) - _value(base[s], key) for s in seeds]
             row[key] = {"mean_sd": _mean_sd(d), "wins": sum(x > 0 for x in d)}
         out[variant] = row
     return out
