@@ -15,7 +15,7 @@ class; the flow (hw.flow) writes through it. Layout:
     model.pt, model.onnx    the tie-free checkpoint the hardware is built from, and its QONNX export
     intermediate/NN_<step>.onnx   the model after step number NN
     dataflow_parent.onnx, partitions/   the host graph and the accelerator partition
-    folding_config.json, estimates.json/.md, fifo_sizing.json
+    folding_config.json, estimates.json/.md, fifo_sizing.json, resources.json/.md
     hdl/<layer>/, hdl/filelist.txt      generated sources
     sim/                    Verilator sources, tops, run folders and the binary/result cache
     synth/                  Yosys results (hw.synth)
@@ -57,6 +57,7 @@ class BuildSummary:
     estimates: dict | None = None  #: estimates: totals, utilization, fps, per-layer figures
     hdl: dict | None = None  #: codegen: files, rtl_layers, hls_layers
     fifo_sizing: dict | None = None  #: fifo_sizing: sized or why not, mode, totals
+    resources: dict | None = None  #: fifo_sizing: frd_q's resource model of the whole accelerator, FIFOs included
 
     source: ClassVar[str] = SUMMARY  #: the file it was read from, for error messages
 
@@ -132,6 +133,10 @@ class BuildFolder:
     @property
     def fifo_sizing_path(self) -> Path:
         return self.path / "fifo_sizing.json"
+
+    @property
+    def resources_path(self) -> Path:
+        return self.path / "resources.json"
 
     def step_model_path(self, index: int, step: str) -> Path:
         """Where the flow saves the model after step number `index` (0-based) named `step`."""

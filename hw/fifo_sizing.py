@@ -53,6 +53,7 @@ PROOF_MIXES = ((0.3, 0.3), (0.6, 0.2))  #: (source, sink) stall probabilities of
 class FifoSizing(str, Enum):
     """How the flow's fifo_sizing step sizes the FIFOs of a branching graph."""
 
+    RATE = "rate"  #: occupancy with the inputs paced at the design's frame rate, on a band of rows (the default)
     SEARCH = "search"  #: the smallest full-speed depths (and the depths that deadlock)
     ROOM = "room"  #: one run: the occupancy with room everywhere, no search
     OFF = "off"  #: FINN's depth-2 FIFOs (a branching graph can deadlock)
@@ -144,8 +145,10 @@ def _depths(occupancy: dict[str, int], floor: dict[str, int], s: float, margin: 
 class SizingSettings:
     """How hard the sizing looks (the defaults are the flow's)."""
 
-    mode: FifoSizing = FifoSizing.SEARCH  #: SEARCH: steps 1-4; ROOM: step 1 and one proof run (FINN's depths not run)
+    mode: FifoSizing = FifoSizing.RATE  #: RATE: paced run + capped proofs; SEARCH: steps 1-4; ROOM: step 1 + one proof
     frames: int = 2  #: frames streamed per run (at least two: the interval between frames is the speed criterion)
+    pace_slack: float = 1.03  #: RATE: the sources offer one frame per this many times the slowest layer's cycles
+    band_rows: int = 64  #: RATE: rows of the band built and simulated in place of a taller tile (0: the whole tile)
     margin: int = 2  #: entries added to every scaled occupancy
     slack: float = 1.05  #: a run is full speed when its frame interval is within this factor of the room run's
     steps: int = 6  #: halving/bisection steps per factor search
@@ -164,13 +167,32 @@ class SizingSettings:
     def search(self) -> bool:
         return self.mode is FifoSizing.SEARCH
 
+    @property
+    def rate(self) -> bool:
+        return self.mode is FifoSizing.RATE
+
 
 def size_fifos(model, build_dir: str | Path, part: str, clock_ns: float, settings: SizingSettings = SizingSettings(),
-               cache=None, log=None) -> dict:
+               cache=None, log=None, apply_to=None) -> dict:
     """Size every FIFO of the code-generated `model` (changed in place, HDL regenerated); returns the record.
     In ROOM mode every FIFO gets its occupancy with room everywhere (+ margin), under which the schedule is the one
-    just simulated, and one proof run follows."""
+    just simulated, and one proof run follows. In RATE mode the occupancy comes from a run whose sources are paced
+    at the design's frame rate, and the proofs run on the same simulator with the FIFOs capped at the chosen depths.
+    `apply_to` = (model, hdl folder): also give those depths to that model's FIFOs of the same names (the full
+    tile, when `model` is a band of its rows) and regenerate their HDL there; the record then describes it."""
     sizer = FifoSizer(model, build_dir, part, clock_ns, settings, cache, log)
+    if settings.rate:
+        sizer.paced_run()
+        chosen = sizer.depths(1.0)
+        sizer.capped_proofs(chosen)
+        styles = dict(sizer.styles)
+        set_depths(model, sizer.folder.hdl, chosen, part, clock_ns, styles)
+        target = sizer
+        if apply_to is not None:
+            full, hdl = apply_to
+            target = sizer.on(full)
+            set_depths(full, hdl, chosen, part, clock_ns, styles)
+        return target.record(chosen, styles, 1.0, None, None, "not run")
     sizer.room_run()
     factor, slower = sizer.full_speed_factor()
     chosen = sizer.depths(factor)
@@ -217,11 +239,14 @@ class FifoSizer:
         self.first: dict | None = None
         self.occupancy: dict[str, int] = {}
         self.budget: int | None = None
+        self.pace = 0.0
 
-    def attempt(self, depths: dict[str, int] | None, what: str, budget: int | None = None) -> dict:
+    def attempt(self, depths: dict[str, int] | None, what: str, budget: int | None = None, pace: float = 0.0,
+                stall: tuple[float, float] = (0.0, 0.0)) -> dict:
         """One run of the stimulus with the FIFOs capped at `depths` (None: uncapped), recorded."""
-        _, stats = self.acc.simulate_graph(self.stimulus, seed=self.settings.seed, probe=True, allow_stall=True,
-                                           limits=depths, idle=self.idle, max_cycles=budget)
+        _, stats = self.acc.simulate_graph(self.stimulus, *stall, seed=self.settings.seed, probe=True,
+                                           allow_stall=True, limits=depths, idle=self.idle, max_cycles=budget,
+                                           pace=pace)
         outcome = {"deadlock": "deadlock", "timeout": "slower"}.get(stats.get("error"), "ok")
         ends = stats["frame_end"][0]
         run = {"what": what, "outcome": outcome, "cycles": stats["cycles"], "wall_s": stats["wall_s"],
@@ -240,6 +265,71 @@ class FifoSizer:
         self.occupancy = {n: int(first["probe"][n]) for n in self.insts}
         self.runs.append(first)
         self.budget = 3 * first["cycles"]  # far slower than the run with room: stop there, it fails the search anyway
+
+    def input_beats(self) -> int:
+        """Beats per frame on each graph input (the dates stream in step)."""
+        beats = []
+        for inp in self.acc.model.graph.input:
+            consumer = self.acc.model.find_consumer(inp.name)
+            beats.append(int(np.prod(self.acc.insts[consumer.name].get_folded_input_shape(0)[:-1])))
+        return max(beats)
+
+    def paced_run(self) -> None:
+        """RATE step 1: room everywhere, the sources paced a little slower than the slowest layer, so no layer
+        builds a backlog in front of a slower one: each FIFO's highest occupancy is what the schedule needs (the
+        lag of a skip behind the deeper path, the burst of a folded layer), not how far the encoder can race ahead.
+        The pace starts at `pace_slack` x FINN's cycles per frame; when the frames come out further apart than
+        that (FINN's cycle model misses a slower layer), the run is repeated at `pace_slack` x the measured
+        interval, or a backlog would form in front of that layer (at most twice)."""
+        beats = self.input_beats()
+        cycles_per_frame = self.acc.expected_cycles()
+        for attempt in range(3):
+            self.pace = self.settings.pace_slack * cycles_per_frame / beats
+            run = self.attempt(None, f"room everywhere, sources paced at {self.pace:.3f} cycles per beat",
+                               pace=self.pace)
+            if run["outcome"] != "ok":
+                raise SizingError(f"{self.folder.path}: the design stalls even with every FIFO "
+                                  f"{self.settings.frames} frames deep")
+            self.runs.append(run)
+            if run["interval"] is None or run["interval"] <= 1.01 * self.pace * beats or attempt == 2:
+                break
+            cycles_per_frame = run["interval"]  # the design is slower than the pace: pace it at its own rate
+        self.first = run
+        self.occupancy = {n: int(run["probe"][n]) for n in self.insts}
+
+    def capped_proofs(self, chosen: dict[str, int]) -> None:
+        """RATE step 2: the FIFOs capped at the chosen depths, the sources free-running, valid and ready withheld
+        at random (PROOF_MIXES[0]) on every port: a deadlock is an error, and the interval between the two frames
+        is recorded against the paced run's and FINN's cycles per frame. (The stalls take beats away only where a
+        port runs near one beat per cycle; the accelerator's ports run far slower, so this run's interval is the
+        free-running one.)"""
+        stall = PROOF_MIXES[0]
+        run = self.attempt(chosen, f"chosen depths, stalls {stall[0]}/{stall[1]}", stall=stall)
+        run = {k: v for k, v in run.items() if k != "probe"} | {"stall": list(stall), "proof": True}
+        if run["interval"] is not None:
+            run["interval_vs_estimate"] = round(run["interval"] / self.acc.expected_cycles(), 4)
+            run["interval_vs_paced"] = round(run["interval"] / self.first["interval"], 4)
+        self.runs.append(run)
+        if run["outcome"] != "ok":
+            raise SizingError(f"{self.folder.path}: with the FIFOs at their paced occupancy + {self.settings.margin} "
+                              f"the design {run['outcome']}s under stalls {stall[0]}/{stall[1]} after "
+                              f"{run['cycles']} cycles")
+
+    def on(self, model) -> FifoSizer:
+        """This sizing's results, described on `model`'s FIFOs of the same names and widths (the full tile)."""
+        from qonnx.custom_op.registry import getCustomOp
+
+        other = {n.name: getCustomOp(n) for n in fifo_nodes(model)}
+        mismatch = sorted(set(other) ^ set(self.insts)) or [
+            n for n in other if other[n].get_instream_width_padded() != self.insts[n].get_instream_width_padded()]
+        if mismatch:
+            raise SizingError(f"the band and the full tile differ in their FIFOs ({', '.join(mismatch[:4])}): "
+                              "size the whole tile (--fifo-sizing room or search)")
+        twin = object.__new__(FifoSizer)
+        twin.__dict__.update(self.__dict__)
+        twin.model, twin.insts = model, other
+        twin.branch = branch_fifos(model)
+        return twin
 
     def depths(self, s: float, shallow: set[str] = frozenset()) -> dict[str, int]:
         return _depths(self.occupancy, self.finn, s, self.settings.margin, shallow)
@@ -321,8 +411,11 @@ class FifoSizer:
         total = {k: sum(r[k] for r in rows) for k in ("bits", "finn_bram_18k", "finn_uram", "finn_lut")}
         runs = [{k: v for k, v in run.items() if k != "probe"} for run in self.runs]
         st = self.settings
-        return {"method": "Verilator: occupancy with room everywhere, then the smallest common fraction of it that "
-                          "neither deadlocks nor slows the stream", "frames": st.frames, "margin": st.margin,
+        method = ("Verilator: occupancy with room everywhere and the sources paced at the frame rate, proved with the "
+                  "FIFOs capped there" if st.rate else "Verilator: occupancy with room everywhere, then the smallest "
+                  "common fraction of it that neither deadlocks nor slows the stream")
+        return {"method": method, "mode": st.mode.value, "pace_cycles_per_beat": self.pace or None,
+                "expected_cycles": self.acc.expected_cycles(), "frames": st.frames, "margin": st.margin,
                 "slack": st.slack, "factor": factor, "slower_factor": slower, "deadlock_factor": deadlock,
                 "bits_at": {f"x{f:.4g}": r["bits"] for r in runs
                             if (f := r.get("factor")) is not None and f in (factor, slower, deadlock)},

@@ -42,12 +42,13 @@ class BuildConfig:
     board: str  #: catalogue name (hw/boards.yaml)
     out: Path  #: output folder
     tile: int = 256  #: input tile size the accelerator is built for (pixels per side)
+    rows: int | None = None  #: tile height when it is not `tile` (the band builds FIFO sizing simulates)
     target_fps: float | None = None  #: tiles per second to fold for; None: the fastest design that fits
     folding: Path | None = None  #: FINN folding JSON to apply instead of searching
     clock_ns: float | None = None  #: clock period; None: the board's default
     fit_limit: float = 0.9  #: a design fits when every estimated resource is at most this share of the board's
     mvau_wwidth_max: int = 288  #: widest MVAU weight stream (PE * SIMD * weight bits) folding may use (FINN: 36)
-    fifo_sizing: FifoSizing = FifoSizing.SEARCH  #: FIFOs of a branching graph (fifo_sizing step)
+    fifo_sizing: FifoSizing = FifoSizing.RATE  #: FIFOs of a branching graph (fifo_sizing step)
     start_step: str | None = None  #: resume from this step (reads the previous step's intermediate model)
     stop_step: str | None = None  #: stop after this step; None: as far as the installed tools allow
     overwrite: bool = False  #: allow writing into a non-empty output folder when not resuming

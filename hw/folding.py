@@ -21,7 +21,7 @@ ESTIMATED = [r for r in RESOURCES if r != "FF"]  #: the resources FINN's estimat
 FOLDING_ATTRS = ["PE", "SIMD", "ram_style", "resType", "mem_mode", "runtime_writeable_weights", "parallel_window"]
 
 
-def fold(model, cycles: int, mvau_wwidth_max: int):
+def fold(model, cycles: int, mvau_wwidth_max: int, part: str):
     """FINN's SetFolding. It knows the stream operators by their HLS names only, so frd_q's RTL versions (same
     PE/SIMD attributes, same cycle model) are shown to it under those names and renamed back afterwards."""
     from finn.transformation.fpgadataflow.set_folding import SetFolding
@@ -29,17 +29,131 @@ def fold(model, cycles: int, mvau_wwidth_max: int):
     from hw.rtl_ops import as_hls, restore
 
     model = copy.deepcopy(model)
+    fold_upsamplers(model, max(1, int(cycles)))  # before SetFolding, whose second pass relaxes to the slowest layer
     saved = as_hls(model)
     model = model.transform(SetFolding(target_cycles_per_frame=max(1, int(cycles)), mvau_wwidth_max=mvau_wwidth_max,
                                        two_pass_relaxation=True))
     restore(model, saved)
     avoid_simd_equals_mw(model, mvau_wwidth_max)
+    fold_upsamplers(model, max(int(cycles), slowest_layer_cycles(model, skip=UNFOLDED_BY_SETFOLDING)))
+    pack_dsp_lanes(model, part, mvau_wwidth_max)
+    place_weight_memories(model)
     return model
 
 
+LUTRAM_MAX_DEPTH = 128  #: weight memories at most this deep go to LUTRAM, deeper ones to block RAM
+
+
+def place_weight_memories(model) -> list[str]:
+    """Put each RTL MVAU's weight memory (PE * SIMD * weight bits wide, MW * MH / (PE * SIMD) deep) in LUTRAM when
+    it is at most LUTRAM_MAX_DEPTH deep, in block RAM otherwise. A fast folding makes weight memories wide and
+    shallow: a 288-bit x 32-deep memory fills 8 BRAM_18K at 1/16 of their depth, the same bits in LUTRAM cost
+    about 144 LUTs, and the block RAM is what the skip FIFOs of a U-Net need. Returns the layers put in LUTRAM."""
+    from qonnx.custom_op.registry import getCustomOp
+
+    lutram = []
+    for node in model.graph.node:
+        if node.op_type != "MVAU_rtl":
+            continue
+        inst = getCustomOp(node)
+        if inst.get_nodeattr("mem_mode") != "internal_decoupled":
+            continue
+        depth = inst.calc_wmem()
+        inst.set_nodeattr("ram_style", "distributed" if depth <= LUTRAM_MAX_DEPTH else "block")
+        if depth <= LUTRAM_MAX_DEPTH:
+            lutram.append(node.name)
+    return lutram
+
+
+UNFOLDED_BY_SETFOLDING = ("UpsampleNearestNeighbour",)  #: layer types SetFolding leaves at SIMD 1
+
+
+def fold_upsamplers(model, cycles: int) -> list[str]:
+    """SetFolding leaves nearest-neighbour upsampling at SIMD 1 (one channel per beat): at full resolution that made
+    it the slowest layer of the Siamese student (32 channels x 65 536 pixels per tile). frd_q's RTL upsampler takes
+    any SIMD that divides the channels: the smallest one that meets `cycles`, or all channels at once."""
+    from qonnx.custom_op.registry import getCustomOp
+
+    changed = []
+    for node in model.graph.node:
+        if not node.op_type.startswith("UpsampleNearestNeighbour"):
+            continue
+        inst = getCustomOp(node)
+        channels = inst.get_nodeattr("NumChannels")
+        for simd in (d for d in range(1, channels + 1) if channels % d == 0):
+            inst.set_nodeattr("SIMD", simd)
+            if inst.get_exp_cycles() <= cycles:
+                break
+        changed.append(node.name)
+    return changed
+
+
+def dsp_lanes(wbits: int, abits: int, part: str) -> int:
+    """Multiplications one DSP slice does per cycle in finn-rtllib's RTL MVAU (mvu.sv): on DSP48E1/E2 the PE
+    lanes packed into the A input, 1 + (A width - 1 - weight bits) // (weight bits + activation bits - 1) (A is 27
+    bits wide on DSP48E2, 25 on DSP48E1; the narrow-weight bit is not counted, so this is a lower bound): 4 for
+    W4A4, 3 for 4-bit weights on 8-bit pixels. DSP58 (Versal) takes 3 SIMD elements per slice instead."""
+    from finn.util.basic import get_dsp_block
+
+    block = get_dsp_block(part)
+    if block == "DSP58":
+        return 3
+    a_width = 27 if block == "DSP48E2" else 25
+    return max(1, 1 + (a_width - 1 - wbits) // (wbits + abits - 1))
+
+
+def mvau_dsps(pe: int, simd: int, lanes: int, block: str) -> int:
+    """DSP slices of an RTL MVAU: PE lanes share a slice on DSP48 (ceil(PE / lanes) per SIMD element), SIMD
+    elements on DSP58."""
+    return pe * math.ceil(simd / 3) if block == "DSP58" else math.ceil(pe / lanes) * simd
+
+
+def pack_dsp_lanes(model, part: str, mvau_wwidth_max: int) -> list[str]:
+    """Refold every RTL MVAU to the PE/SIMD that needs the fewest DSP slices without becoming slower.
+
+    SetFolding raises SIMD first, then PE; finn-rtllib's RTL MVAU packs up to `dsp_lanes` PEs into one DSP48
+    slice, so PE 1 x SIMD 72 costs 72 DSPs where PE 4 x SIMD 18 does the same work per cycle with 18. Each layer
+    keeps its cycles per tile (or gets faster), its weight stream per PE within `mvau_wwidth_max`, SIMD a proper
+    divisor of MW (finn-rtllib's SIMD = MW fault, docs/sim.md) and an input width that is a whole multiple or
+    divisor of its producer's, so the width converter FINN inserts between them stays an RTL one."""
+    from finn.util.basic import get_dsp_block
+    from qonnx.custom_op.registry import getCustomOp
+
+    block = get_dsp_block(part)
+    changed = []
+    for node in model.graph.node:
+        if node.op_type != "MVAU_rtl":
+            continue
+        inst = getCustomOp(node)
+        mw, mh = inst.get_nodeattr("MW"), inst.get_nodeattr("MH")
+        pe0, simd0 = inst.get_nodeattr("PE"), inst.get_nodeattr("SIMD")
+        wbits, abits = inst.get_input_datatype(1).bitwidth(), inst.get_input_datatype(0).bitwidth()
+        lanes = dsp_lanes(wbits, abits, part)
+        budget = (mw // simd0) * (mh // pe0)  # folds per pixel now
+        producer = model.find_producer(node.input[0])
+        feed = getCustomOp(producer).get_folded_output_shape()[-1] if producer is not None else simd0
+        options = []
+        for simd in (d for d in range(1, mw + 1) if mw % d == 0 and (d < mw or mw == 1)):
+            if simd * wbits > mvau_wwidth_max or (simd % feed and feed % simd):
+                continue
+            for pe in (d for d in range(1, mh + 1) if mh % d == 0):
+                if (mw // simd) * (mh // pe) <= budget:
+                    options.append((mvau_dsps(pe, simd, lanes, block), pe * simd, simd, pe))
+                    break  # the smallest PE that keeps the speed: more PEs only cost
+        if not options:
+            continue
+        _, _, simd, pe = min(options)
+        if (pe, simd) != (pe0, simd0) and mvau_dsps(pe, simd, lanes, block) < mvau_dsps(pe0, simd0, lanes, block):
+            inst.set_nodeattr("PE", pe)
+            inst.set_nodeattr("SIMD", simd)
+            changed.append(node.name)
+    return changed
+
+
 def avoid_simd_equals_mw(model, mvau_wwidth_max: int) -> list[str]:
-    """Refold every RTL MVAU that SetFolding left at SIMD = MW (> 1) to a proper divisor of MW, with the PE that
-    keeps it as fast as possible within the weight-stream limit; returns the refolded layers.
+    """Refold every RTL MVAU that SetFolding left at SIMD = MW (> 1) to a proper divisor of MW, with a PE that keeps
+    it as fast (the fewest multipliers that do; the fastest possible when none does); returns the refolded layers.
+    The weight stream per PE stays within `mvau_wwidth_max` (SIMD * weight bits, SetFolding's rule).
 
     finn-plus 1.6.1's RTL MVAU loses results at SIMD = MW as soon as its output is held back for ~9 cycles
     (docs/sim.md), and in a branching graph with sized FIFOs the skip FIFOs hold the encoder back by design."""
@@ -54,10 +168,15 @@ def avoid_simd_equals_mw(model, mvau_wwidth_max: int) -> list[str]:
         if mw == 1 or inst.get_nodeattr("SIMD") != mw:
             continue
         wbits = inst.get_input_datatype(1).bitwidth()
+        folds = mh // inst.get_nodeattr("PE")
         options = [((mw // simd) * (mh // pe), pe * simd, simd, pe)
-                   for simd in range(1, mw) if mw % simd == 0
-                   for pe in range(1, mh + 1) if mh % pe == 0 and pe * simd * wbits <= mvau_wwidth_max]
-        _, _, simd, pe = min(options)  # fewest cycles, then the narrowest weight stream
+                   for simd in range(1, mw) if mw % simd == 0 and simd * wbits <= mvau_wwidth_max
+                   for pe in range(1, mh + 1) if mh % pe == 0]
+        as_fast = [(macs, simd, f, pe) for f, macs, simd, pe in options if f <= folds]
+        if as_fast:
+            _, simd, _, pe = min(as_fast)  # the fewest multipliers, then the narrower SIMD
+        else:
+            _, _, simd, pe = min(options)  # the fewest cycles, then the fewest multipliers
         inst.set_nodeattr("SIMD", simd)
         inst.set_nodeattr("PE", pe)
         changed.append(node.name)
@@ -71,25 +190,28 @@ def totals(model, part: str) -> dict[str, float]:
     return {r: float(sum(layer.get(r, 0) for layer in per_layer.values())) for r in ESTIMATED}
 
 
-def slowest_layer_cycles(model) -> int:
+def slowest_layer_cycles(model, skip: tuple[str, ...] = ()) -> int:
     from finn.analysis.fpgadataflow.exp_cycles_per_layer import exp_cycles_per_layer
 
-    return max(model.analysis(exp_cycles_per_layer).values())
+    ops = {n.name: n.op_type for n in model.graph.node}
+    return max(c for name, c in model.analysis(exp_cycles_per_layer).items() if not ops[name].startswith(skip))
 
 
 def fits(model, board, fit_limit: float) -> bool:
-    use = totals(model, board.part)
-    return all(use[r] <= fit_limit * board.capacity[r] for r in ESTIMATED)
+    """Judged on frd_q's resource model (hw.resources: FINN's estimates plus the RTL MVAU's LUTs and DSP lanes)."""
+    from hw.resources import fits_board, model_totals
+
+    return fits_board(model_totals(model, board.part), board, fit_limit)
 
 
 def fastest_fitting(model, board, fit_limit: float, wmax: int, steps: int = 12):
     """(folded model, cycles per tile, what limits it) of the fastest folding that fits; None if even the slowest
     does not fit. The limit is "resources", or "folding limits" when the most parallel folding SetFolding can make
     (bounded by mvau_wwidth_max and by layers it cannot fold) fits anyway."""
-    slow = fold(model, 10**12, wmax)
+    slow = fold(model, 10**12, wmax, board.part)
     if not fits(slow, board, fit_limit):
         return None
-    fast = fold(model, 1, wmax)
+    fast = fold(model, 1, wmax, board.part)
     if fits(fast, board, fit_limit):
         return fast, slowest_layer_cycles(fast), "folding limits"
     lo, hi = 1.0, float(slowest_layer_cycles(slow))  # lo: fully parallel budget, hi: fully folded
@@ -98,7 +220,7 @@ def fastest_fitting(model, board, fit_limit: float, wmax: int, steps: int = 12):
         if hi / lo < 1.05:
             break
         mid = math.sqrt(lo * hi)
-        candidate = fold(model, mid, wmax)
+        candidate = fold(model, mid, wmax, board.part)
         if fits(candidate, board, fit_limit):
             best, hi = candidate, mid
         else:
@@ -134,7 +256,7 @@ def apply_folding(model, build):
         model = model.transform(ApplyConfig(str(cfg.folding)))
         info["mode"] = f"file {cfg.folding}"
     elif cfg.target_fps is not None:
-        model = fold(model, clock_hz / cfg.target_fps, wmax)
+        model = fold(model, clock_hz / cfg.target_fps, wmax, board.part)
         info["mode"] = f"target {cfg.target_fps:g} FPS"
         info["requested_fps"] = cfg.target_fps
     else:

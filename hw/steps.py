@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import json
 import shutil
+import time
 from pathlib import Path
 
 import numpy as np
@@ -71,7 +72,7 @@ def step_export(model, build):
     tie-free checkpoint (model.pt) is the reference the hardware is checked against."""
     from frd_q.export import export_checkpoint
 
-    result = export_checkpoint(build.cfg.checkpoint, build.cfg.tile, build.out / "model.onnx")
+    result = export_checkpoint(build.cfg.checkpoint, build.cfg.tile, build.out / "model.onnx", rows=build.cfg.rows)
     build.summary.hw_checkpoint = str(result["checkpoint"])
     build.summary.tie_removal = result["ties"]
     return ModelWrapper(str(result["onnx"]))
@@ -273,16 +274,58 @@ def step_fifo_sizing(model, build):
         build.summary.fifo_sizing = {"sized": False, "reason": reason}
         if branches(model):
             build.notes.append(f"FIFOs not sized ({reason}): FINN's depth-2 FIFOs can deadlock a branching graph")
-        return model
-    result = size_fifos(model, build.out, build.board.part, build.clock_ns, SizingSettings(build.cfg.fifo_sizing),
-                        cache=build.folder.sim_cache, log=lambda *a: print(*a, flush=True))  # progress into finn.log
+        return _resources(model, build)
+    settings = SizingSettings(build.cfg.fifo_sizing)
+    progress = lambda *a: print(*a, flush=True)  # noqa: E731  (into finn.log)
+    rows = build.cfg.rows or build.cfg.tile
+    if settings.rate and 0 < settings.band_rows < rows:
+        # the FIFOs' depths depend on rows of latency x the row width, not on the number of rows: simulate a band
+        t0 = time.time()
+        band = band_model(build, settings.band_rows)
+        band_s = round(time.time() - t0, 1)
+        result = size_fifos(band, build.out / "band", build.board.part, build.clock_ns, settings,
+                            cache=build.folder.sim_cache, log=progress, apply_to=(model, build.folder.hdl))
+        result["sized_on"] = f"a {settings.band_rows}x{build.cfg.tile} band of the {rows}x{build.cfg.tile} tile"
+        result["band_build_s"] = band_s
+    else:
+        result = size_fifos(model, build.out, build.board.part, build.clock_ns, settings,
+                            cache=build.folder.sim_cache, log=progress)
+        result["sized_on"] = f"the {rows}x{build.cfg.tile} tile"
     write_json(build.folder.fifo_sizing_path, result)
     t = result["total"]
     build.summary.fifo_sizing = {"sized": True, "mode": build.cfg.fifo_sizing.value, "deep": result["deep"], "total": t,
-                                    "wall_s": result["wall_s"]}
+                                 "wall_s": result["wall_s"], "sized_on": result["sized_on"]}
     build.notes.append(f"FIFOs sized by Verilator simulation: {result['deep']} of {len(result['fifos'])} deeper than "
                        f"FINN's, {t['bits'] / 8192:.1f} KiB in all (FINN's cost for them: {t['finn_bram_18k']:.0f} "
                        f"BRAM_18K, {t['finn_uram']:.0f} URAM, {t['finn_lut']:.0f} LUT); fifo_sizing.json")
+    return _resources(model, build)
+
+
+def band_model(build, rows: int):
+    """The same checkpoint, folding and board as `build`, built through code generation for a `rows` x tile band
+    (build/band/): a band has the same layers, FIFOs and cycles per row as the full tile, in fewer rows."""
+    import dataclasses
+
+    from hw.buildfolder import BuildFolder
+    from hw.flow import run_flow
+
+    cfg = dataclasses.replace(build.cfg, out=build.out / "band", rows=rows, target_fps=None,
+                              folding=build.out / "folding_config.json", start_step=None, stop_step="codegen",
+                              overwrite=True)
+    run_flow(cfg, log=lambda *a, **k: None)
+    return ModelWrapper(str(BuildFolder(cfg.out).model("codegen")))
+
+
+def _resources(model, build):
+    """frd_q's resource model of the generated accelerator (FIFOs and width converters included) against the
+    board; resources.json/.md, and a note when it does not fit."""
+    from hw.resources import write_report
+
+    rep = build.summary.resources = write_report(model, build)
+    if not rep["fits"]:
+        over = [r for r, u in rep["utilization"].items() if u is not None and u > rep["fit_limit"]]
+        build.notes.append(f"with FIFOs and width converters the design does not fit {build.board.name} within "
+                           f"{rep['fit_limit']:.0%} ({', '.join(over)}): resources.md; try a lower --target-fps")
     return model
 
 

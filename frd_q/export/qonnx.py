@@ -79,20 +79,23 @@ def run_torch(model: nn.Module, a: np.ndarray, b: np.ndarray) -> np.ndarray:
 THRESHOLD_PROP = "frd_q_decision_threshold"  #: ONNX metadata: the checkpoint's decision threshold (change = logit > t)
 
 
-def export_model(model: nn.Module, tile: int, path: str | Path, channels: int = 3, threshold: float = 0.0) -> Path:
-    """Write the QONNX graph of `model` (eval mode, wrapped in PixelInputs) for `tile`x`tile` inputs to `path`;
-    `threshold` is kept in the graph's metadata (THRESHOLD_PROP) for the runners that decide on its logits."""
+def export_model(model: nn.Module, tile: int, path: str | Path, channels: int = 3, threshold: float = 0.0,
+                 rows: int | None = None) -> Path:
+    """Write the QONNX graph of `model` (eval mode, wrapped in PixelInputs) for `tile`x`tile` inputs to `path`
+    (`rows` x `tile` when rows is given: the band FIFO sizing simulates); `threshold` is kept in the graph's
+    metadata (THRESHOLD_PROP) for the runners that decide on its logits."""
     from brevitas.export import export_qonnx
     from qonnx.core.modelwrapper import ModelWrapper
     from qonnx.util.cleanup import cleanup_model
 
     multiple = getattr(model, "size_multiple", 1)
-    if tile % multiple:
-        raise ConfigError(f"tile size {tile} is not a multiple of the model's {multiple}")
+    rows = tile if rows is None else rows
+    if tile % multiple or rows % multiple:
+        raise ConfigError(f"tile size {rows}x{tile} is not a multiple of the model's {multiple}")
     model = model.eval()
     rng = np.random.default_rng(0)
     # two different example images: the tracer merges identical inputs into one
-    a, b = (rng.integers(0, 256, (tile, tile, channels)) for _ in range(2))
+    a, b = (rng.integers(0, 256, (rows, tile, channels)) for _ in range(2))
     args = tuple(torch.from_numpy(x) for x in accelerator_inputs(1 if is_early_fusion(model) else 2, a, b))
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -105,7 +108,8 @@ def export_model(model: nn.Module, tile: int, path: str | Path, channels: int = 
     return path
 
 
-def export_checkpoint(checkpoint: str | Path, tile: int, path: str | Path, remove_ties: bool = True) -> dict:
+def export_checkpoint(checkpoint: str | Path, tile: int, path: str | Path, remove_ties: bool = True,
+                      rows: int | None = None) -> dict:
     """Load a student checkpoint, remove rounding near-ties (frd_q.export.ties) and export it (see export_model).
 
     The tie-free weights are what the hardware computes, so they are saved beside the graph as a frd_q
@@ -125,7 +129,7 @@ def export_checkpoint(checkpoint: str | Path, tile: int, path: str | Path, remov
     payload = {k: ckpt[k] for k in ("config", "model_name", "step", "metrics", "best_f1") if k in ckpt}
     save_checkpoint(hw_checkpoint, {**payload, "model": model.state_dict(), "exported_from": str(checkpoint),
                                     "tie_removal": stats})
-    export_model(model, tile, path, cfg.data.in_channels, decision_threshold(ckpt))
+    export_model(model, tile, path, cfg.data.in_channels, decision_threshold(ckpt), rows=rows)
     return {"onnx": Path(path), "checkpoint": hw_checkpoint, "ties": stats}
 
 

@@ -260,12 +260,14 @@ class Accelerator:
 
     def run(self, names: list[str], frames: list[list[np.ndarray]], in_stall: float = 0.0, out_stall: float = 0.0,
             seed: int = 1, probe: bool = False, allow_stall: bool = False, max_cycles: int | None = None,
-            limits: dict[str, int] | None = None, idle: int | None = None) -> tuple[list[list[np.ndarray]], dict]:
+            limits: dict[str, int] | None = None, idle: int | None = None,
+            pace: float = 0.0) -> tuple[list[list[np.ndarray]], dict]:
         """Stream `frames` (each: one tensor per input stream of `names`) through the layers `names`; returns (per
         frame: one tensor per output stream, stats). stats["probe"] maps FIFO layers to their maximum occupancy
         when `probe` is set, and `limits` ({FIFO layer: depth}) caps those FIFOs' occupancy (the others keep their
         generated depth); with `allow_stall` a deadlock returns ([], stats with error "stalled"). A run counts as
-        stalled after `idle` cycles without a handshake (default: twice the slowest layer's cycles per frame)."""
+        stalled after `idle` cycles without a handshake (default: twice the slowest layer's cycles per frame).
+        `pace` > 0 offers the n-th beat of every input no earlier than cycle n * pace."""
         probe = probe or limits is not None
         exe, run_dir, ins, outs, ports = self.compile(names, probe)
         caps = None
@@ -277,7 +279,7 @@ class Accelerator:
         if idle is None:  # a healthy design hands a beat over far more often than this
             idle = 2 * self.expected_cycles(names) + 100_000
         got, stats = verilator.run(exe, run_dir, beats, want, in_stall, out_stall, seed, cache=self.cache,
-                                   allow_stall=allow_stall, max_cycles=max_cycles, idle=idle, limits=caps)
+                                   allow_stall=allow_stall, max_cycles=max_cycles, idle=idle, limits=caps, pace=pace)
         if probe:  # the top names its layers L<k> by position
             stats["probe"] = {names[int(p[1:])]: v for p, v in zip(ports.probe, stats["probe"])}
         if not got:

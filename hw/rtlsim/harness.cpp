@@ -10,6 +10,8 @@
 //   stall IN_P OUT_P             probabilities (0..1) that a source withholds valid / a sink withholds ready in a
 //                                cycle, drawn independently per port and cycle; a raised valid stays up until the
 //                                beat is taken, as AXI-Stream requires
+//   pace P                       sources offer beat n no earlier than cycle n * P (P: cycles per beat, 0: at once),
+//                                all inputs in step: a source paced at a design's frame rate
 //   seed N / max_cycles N / idle N   (idle: give up after N cycles without a handshake on any port; 0: never)
 //   limits N V1 .. VN            occupancy caps of the top's N probed FIFOs (the `limit` bus), held from reset
 // The port accessors (set_in, in_ready, set_out_ready, out_valid, get_out, get_probe) and the word counts come
@@ -64,7 +66,7 @@ int main(int argc, char** argv) {
     if (!spec) { std::fprintf(stderr, "cannot open %s\n", argv[1]); return 2; }
     std::vector<std::string> in_path, out_path;
     std::vector<long> out_beats, per_frame;
-    double in_stall = 0.0, out_stall = 0.0;
+    double in_stall = 0.0, out_stall = 0.0, pace = 0.0;
     unsigned long long seed = 1;
     long long max_cycles = 1000000, idle = 0;
     char key[64], a[4096];
@@ -77,6 +79,7 @@ int main(int argc, char** argv) {
             out_path.push_back(a); out_beats.push_back(n); per_frame.push_back(p);
         }
         else if (!std::strcmp(key, "stall")) { if (std::fscanf(spec, "%lf %lf", &in_stall, &out_stall) != 2) break; }
+        else if (!std::strcmp(key, "pace")) { if (std::fscanf(spec, "%lf", &pace) != 1) break; }
         else if (!std::strcmp(key, "seed")) { if (std::fscanf(spec, "%llu", &seed) != 1) break; }
         else if (!std::strcmp(key, "max_cycles")) { if (std::fscanf(spec, "%lld", &max_cycles) != 1) break; }
         else if (!std::strcmp(key, "idle")) { if (std::fscanf(spec, "%lld", &idle) != 1) break; }
@@ -126,7 +129,8 @@ int main(int argc, char** argv) {
         if (idle > 0 && cycle - last_handshake > idle) { status = 3; break; }
         if (cycle >= max_cycles) { status = 4; break; }
         for (int k = 0; k < N_IN; ++k) {
-            if (!valid[k] && sent[k] < in_beats[k] && (in_stall <= 0.0 || coin(rng) >= in_stall)) {
+            if (!valid[k] && sent[k] < in_beats[k] && (pace <= 0.0 || cycle >= static_cast<long long>(sent[k] * pace))
+                && (in_stall <= 0.0 || coin(rng) >= in_stall)) {
                 valid[k] = true;
                 if (first_offer < 0) first_offer = cycle;
             }

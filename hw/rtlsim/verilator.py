@@ -170,7 +170,8 @@ class Out:
 
 def run(exe: Path, run_dir: Path, inputs: list[np.ndarray], outputs: list[Out], in_stall: float = 0.0,
         out_stall: float = 0.0, seed: int = 1, max_cycles: int | None = None, cache: Path | None = None,
-        allow_stall: bool = False, idle: int = 0, limits: list[int] | None = None) -> tuple[list[np.ndarray], dict]:
+        allow_stall: bool = False, idle: int = 0, limits: list[int] | None = None,
+        pace: float = 0.0) -> tuple[list[np.ndarray], dict]:
     """Stream `inputs` (per input port: (beats, words) uint32) through the simulator in `run_dir`; returns
     (per output port: (beats, words) uint32, stats).
 
@@ -178,10 +179,13 @@ def run(exe: Path, run_dir: Path, inputs: list[np.ndarray], outputs: list[Out], 
     probe (FIFO maximum occupancies), wall_s, cached. A design that stops before all outputs are out raises
     SimError, or with allow_stall=True returns no outputs and stats["error"]: "deadlock" after `idle` cycles (0: no
     limit) without a handshake on any port, "timeout" after max_cycles (how FIFO sizing finds the depths that
-    deadlock or slow the stream). `limits` caps the occupancy of each probed FIFO (a top written with probe=True)."""
+    deadlock or slow the stream). `limits` caps the occupancy of each probed FIFO (a top written with probe=True).
+    `pace` > 0: every input offers its n-th beat no earlier than cycle n * pace (a source at a given rate)."""
     run_dir = Path(run_dir)
     settings = {"outputs": [[o.beats, o.per_frame] for o in outputs], "in_stall": in_stall, "out_stall": out_stall,
                 "seed": seed, "max_cycles": max_cycles, "idle": idle, "limits": limits}
+    if pace:
+        settings["pace"] = pace
     total = sum(len(b) for b in inputs) + sum(o.beats for o in outputs)
     max_cycles = max_cycles or 64 * total + 10_000_000
     key = result_key(exe, run_dir, inputs, settings) if cache is not None else None
@@ -191,7 +195,8 @@ def run(exe: Path, run_dir: Path, inputs: list[np.ndarray], outputs: list[Out], 
             stats = json.loads(str(z["stats"]))
             return [z[f"out{k}"] for k in range(len(outputs)) if f"out{k}" in z], {**stats, "cached": True}
     with tempfile.TemporaryDirectory(prefix="frd-sim-") as tmp:
-        spec = [f"stall {in_stall} {out_stall}", f"seed {seed}", f"max_cycles {max_cycles}", f"idle {idle}"]
+        spec = [f"stall {in_stall} {out_stall}", f"seed {seed}", f"max_cycles {max_cycles}", f"idle {idle}",
+                f"pace {pace!r}"]
         if limits is not None:
             spec.append(f"limits {len(limits)} " + " ".join(str(int(v)) for v in limits))
         for k, beats in enumerate(inputs):

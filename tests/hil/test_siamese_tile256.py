@@ -1,24 +1,36 @@
-"""The tiny Siamese student as one all-RTL accelerator at the real tile size: built for 256x256 with the "room" FIFO
-sizing (one sizing run; the search takes about ten minutes here), the first real tile of real_cd streamed through the
-stitched RTL under backpressure, compared with the PyTorch student's integers. A file of its own so that it runs
-beside the 64x64 tests of test_siamese_rtl.py on another pytest worker."""
+"""The tiny Siamese student as one all-RTL accelerator at the real tile size, built with the flow's defaults: the
+FIFOs sized on a 64-row band of the 256x256 tile (hw.fifo_sizing, "rate"), the full-size design generated with
+those depths, then two real tiles of real_cd streamed back to back through the stitched RTL under backpressure and
+compared with the PyTorch student's integers. A file of its own so that it runs beside the 64x64 tests of
+test_siamese_rtl.py on another pytest worker."""
+
+import json
 
 import pytest
 
 from frd_q.config import DataSource
 from frd_q.data.dataset import iter_tiles, load_pairs, scan_root
 from hw.flow import BuildConfig, run_flow
-from sim.hil import stream_tile
+from sim.hil import stream_tiles
 
 pytestmark = [pytest.mark.hil, pytest.mark.slow]
 
 
-def test_full_tile_is_bit_exact_under_backpressure(tmp_path, tiny_checkpoint, real_cd):
+def test_band_sized_full_tile_is_bit_exact_under_backpressure(tmp_path, tiny_checkpoint, real_cd):
     out = tmp_path / "zcu104_256"
-    summary = run_flow(BuildConfig(checkpoint=tiny_checkpoint, board="ZCU104", out=out, tile=256, fifo_sizing="room"),
+    summary = run_flow(BuildConfig(checkpoint=tiny_checkpoint, board="ZCU104", out=out, tile=256),
                        log=lambda *a, **k: None)
     assert summary.hdl["hls_layers"] == [] and summary.fifos_sized
-    key, a, b = next(iter_tiles(load_pairs(scan_root(DataSource(root=str(real_cd)))), 256))
-    r = stream_tile(out, a, b, in_stall=0.3, out_stall=0.3, seed=5)
-    assert r["elements"] >= 256 * 256 and r["mismatches"] == 0, (key, r)
-    print(f"\n256x256 tile, stalls 0.3/0.3: {r['cycles']} cycles, {r['wall_s']} s simulated")
+    assert summary.fifo_sizing["mode"] == "rate" and summary.fifo_sizing["sized_on"].startswith("a 64x256 band")
+    record = json.loads((out / "fifo_sizing.json").read_text())
+    assert record["runs"][-1]["proof"] and record["runs"][-1]["outcome"] == "ok"
+    assert summary.resources["fits"] and summary.resources["total"]["LUT"] > summary.resources["finn_total"]["LUT"]
+    tiles = iter_tiles(load_pairs(scan_root(DataSource(root=str(real_cd)))), 256)
+    pairs = [(a, b) for _, a, b in (next(tiles), next(tiles))]
+    r = stream_tiles(out, pairs, in_stall=0.3, out_stall=0.3, seed=5)
+    assert r["mismatches"] == [0, 0] and r["elements"] == 2 * 256 * 256, r
+    # back to back, the second tile follows the first at about the band's measured interval x 4 (rows 256 / 64)
+    band_interval = record["runs"][-1]["interval"]
+    assert 0.8 * 4 * band_interval < r["cycles_per_tile"] < 1.25 * 4 * band_interval, (r, band_interval)
+    print(f"\n256x256, two tiles under 0.3/0.3 stalls: {r['cycles_per_tile']:.0f} cycles per tile "
+          f"(FINN {r['estimate']}), {r['wall_s']} s simulated")

@@ -106,7 +106,7 @@ def test_depths_scale_the_occupancy_and_never_go_below_finns():
 
 
 def test_sizing_modes():
-    assert [m.value for m in FifoSizing] == ["search", "room", "off"]
+    assert [m.value for m in FifoSizing] == ["rate", "search", "room", "off"]
     assert FifoSizing("room") is FifoSizing.ROOM and FifoSizing.OFF == "off"
     with pytest.raises(ValueError):
         FifoSizing("fast")
@@ -114,12 +114,13 @@ def test_sizing_modes():
 
 def test_sizing_settings():
     default = SizingSettings()
-    assert default.mode is FifoSizing.SEARCH and default.search and default.frames == 2
+    assert default.mode is FifoSizing.RATE and default.rate and not default.search and default.frames == 2
+    assert default.band_rows == 64 and default.pace_slack > 1
     assert not SizingSettings(FifoSizing.ROOM).search
     assert not SizingSettings("room").search and SizingSettings("search").search  # the flow passes the mode as given
     with pytest.raises(SizingError, match="at least two frames"):
         SizingSettings(frames=1)
-    with pytest.raises(SizingError, match="mode 'fast': choose one of search, room, off"):
+    with pytest.raises(SizingError, match="mode 'fast': choose one of rate, search, room, off"):
         SizingSettings(mode="fast")
     assert SizingSettings("room").mode is FifoSizing.ROOM
     with pytest.raises(AttributeError):  # frozen: the defaults of size_fifos are shared
@@ -216,7 +217,7 @@ def test_size_fifos_cures_the_deadlock_of_a_tiny_diamond(tmp_path, sim_cache, co
 
     model = ModelWrapper(str(BuildFolder(build, must_exist=False).generated_model()))
     with finn_session(build / "finn_tmp"):
-        record = size_fifos(model, build, PART, 5.0, SizingSettings(steps=4), cache=sim_cache)
+        record = size_fifos(model, build, PART, 5.0, SizingSettings(FifoSizing.SEARCH, steps=4), cache=sim_cache)
     rows = {r["fifo"]: r for r in record["fifos"]}
     runs = {r["what"]: r for r in record["runs"]}
     assert record["finn_depths"] == "deadlock" and runs["FINN's depths"]["outcome"] == "deadlock"
@@ -247,3 +248,32 @@ def test_size_fifos_cures_the_deadlock_of_a_tiny_diamond(tmp_path, sim_cache, co
     assert depths == {n: r["depth"] for n, r in rows.items()}
     wrapper = (build / "hdl" / "StreamingFIFO_rtl_3" / "StreamingFIFO_rtl_3.v").read_text()
     assert f".DEPTH({rows['StreamingFIFO_rtl_3']['depth']})" in wrapper
+
+
+@pytest.mark.hil
+def test_rate_sizing_paces_the_sources_and_proves_the_depths_capped(tmp_path, sim_cache, codegen_build):
+    """The default sizing on the diamond: one run with room everywhere and the source paced at the frame rate, the
+    depths its occupancy + 2, then one run capped there, free-running under 30/30 % stalls, that must not stall."""
+    build = diamond_build(codegen_build, tmp_path)
+    from hw.buildfolder import BuildFolder
+
+    model = ModelWrapper(str(BuildFolder(build, must_exist=False).generated_model()))
+    with finn_session(build / "finn_tmp"):
+        record = size_fifos(model, build, PART, 5.0, SizingSettings(), cache=sim_cache)
+    rows = {r["fifo"]: r for r in record["fifos"]}
+    assert record["mode"] == "rate" and record["factor"] == 1.0 and record["finn_depths"] == "not run"
+    *paced_runs, proof = record["runs"]
+    paced = paced_runs[-1]  # a second one paced at the measured interval when the first could not keep up
+    assert 1 <= len(paced_runs) <= 3
+    assert all(r["what"].startswith("room everywhere, sources paced") and r["outcome"] == "ok" for r in paced_runs)
+    assert record["pace_cycles_per_beat"] > 1  # the diamond's slowest layer is slower than one beat per cycle
+    # paced, the frames arrive no faster than pace x beats apart
+    assert paced["interval"] >= 0.99 * record["pace_cycles_per_beat"] * 32  # 4 x 4 pixels, 2 beats each
+    assert proof["stall"] == [0.3, 0.3] and proof["proof"] and proof["outcome"] == "ok"
+    assert proof["interval_vs_estimate"] > 0 and proof["interval_vs_paced"] > 0
+    for r in rows.values():
+        assert r["depth"] == max(2, r["occupancy"] + 2)
+    # the direct branch waits for the long way round (more than a row: 4 pixels, 8 beats)
+    assert rows["StreamingFIFO_rtl_3"]["occupancy"] >= 8
+    depths = {n.name: getCustomOp(n).get_nodeattr("depth") for n in fifo_nodes(model)}
+    assert depths == {n: r["depth"] for n, r in rows.items()}

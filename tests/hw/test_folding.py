@@ -18,8 +18,10 @@ from qonnx.custom_op.registry import getCustomOp
 from qonnx.util.basic import qonnx_make_model
 
 from hw.boards import get_board
-from hw.folding import (ESTIMATED, apply_folding, avoid_simd_equals_mw, fastest_fitting, fits, fold,
-                        fully_unfolded_mvaus, slowest_layer_cycles, totals)
+from hw.folding import (ESTIMATED, LUTRAM_MAX_DEPTH, apply_folding, avoid_simd_equals_mw, dsp_lanes, fastest_fitting,
+                        fits, fold, fold_upsamplers, fully_unfolded_mvaus, mvau_dsps, pack_dsp_lanes,
+                        place_weight_memories, slowest_layer_cycles, totals)
+from hw.resources import model_totals
 from hw.rtl_ops import register
 
 RTL = "finn.custom_op.fpgadataflow.rtl"
@@ -80,7 +82,7 @@ def test_fold_parallelizes_frd_q_rtl_ops_under_their_hls_names_and_restores_them
 
     model = small_model()
     before = [(n.name, n.op_type, n.domain) for n in model.graph.node]
-    fast = fold(model, 1, WMAX)
+    fast = fold(model, 1, WMAX, BOARD.part)
     assert [(n.name, n.op_type, n.domain) for n in fast.graph.node] == before  # names, types, domains restored
     assert attrs(model, "dup_skip", "PE") == (1,) and attrs(model, "cat_join", "SIMD") == (1,)  # input untouched
     # FINN's SetFolding alone does not know the RTL versions and leaves them at PE / SIMD 1 (it renames every node)
@@ -93,7 +95,7 @@ def test_fold_parallelizes_frd_q_rtl_ops_under_their_hls_names_and_restores_them
     cycles = exp_cycles(fast)
     assert cycles["cat_join"] == max(cycles.values()) == slowest_layer_cycles(fast) == 32
     assert cycles["dup_skip"] <= 32 and cycles["MVAU_rtl_0"] <= 32
-    slow = fold(model, 10**12, WMAX)
+    slow = fold(model, 10**12, WMAX, BOARD.part)
     assert attrs(slow, "MVAU_rtl_0", "SIMD", "PE") == (1, 1) and attrs(slow, "dup_skip", "PE") == (1,)
 
 
@@ -101,16 +103,16 @@ def test_slowest_layer_cycles_is_the_slowest_layers_estimate():
     model = small_model()
     # fully folded MVAU: MW x MH cycles per pixel, 16 pixels
     assert slowest_layer_cycles(model) == 12 * 8 * 16 == max(exp_cycles(model).values())
-    folded = fold(model, 400, WMAX)
+    folded = fold(model, 400, WMAX, BOARD.part)
     assert slowest_layer_cycles(folded) <= 400 < slowest_layer_cycles(model)
 
 
 def test_fold_never_leaves_an_rtl_mvau_at_simd_equal_mw():
     model = small_model()
-    fast = fold(model, 1, WMAX)
+    fast = fold(model, 1, WMAX, BOARD.part)
     simd, pe = attrs(fast, "MVAU_rtl_0", "SIMD", "PE")
     assert fully_unfolded_mvaus(fast) == [] and simd < 12 and 12 % simd == 0 and 8 % pe == 0
-    assert simd * pe * 4 <= WMAX
+    assert simd * 4 <= WMAX
 
 
 # -- SIMD = MW ----------------------------------------------------------------------------------------------
@@ -131,11 +133,11 @@ def test_fully_unfolded_mvaus_are_rtl_mvaus_at_simd_equal_mw_above_one():
 
 
 @pytest.mark.parametrize("wmax,want", [
-    (288, (6, 8)),  # 2 x 1 cycles per vector: SIMD 6 (a proper divisor of 12), every PE
-    (64, (2, 8)),  # at most 16 weights a cycle: 6 x 1 cycles, (4, 4) ties and the narrower SIMD wins
-    (8, (1, 2)),  # two 4-bit weights a cycle: (2, 1) and (1, 2) tie, the narrower SIMD wins
+    (288, (3, 8)),  # 4 cycles per vector as before (12/12 x 8/2): (6, 4) and (3, 8) both need 24 multipliers,
+    (64, (3, 8)),  # the narrower SIMD wins; SIMD 3 x 4 bits is within 64 bits per PE too
+    (8, (2, 8)),  # two 4-bit weights per PE: 4 cycles are out of reach, the fastest is 6 x 1 with every PE
 ])
-def test_avoid_simd_equals_mw_picks_the_fastest_proper_divisor_within_the_weight_stream(wmax, want):
+def test_avoid_simd_equals_mw_picks_a_proper_divisor_as_fast_as_before_within_the_weight_stream(wmax, want):
     model = four_mvaus()
     assert avoid_simd_equals_mw(model, wmax) == ["full"]
     assert attrs(model, "full", "SIMD", "PE") == want
@@ -143,27 +145,31 @@ def test_avoid_simd_equals_mw_picks_the_fastest_proper_divisor_within_the_weight
     assert attrs(model, "one", "SIMD", "PE") == (6, 1)  # HLS: left alone
     assert fully_unfolded_mvaus(model) == []
     simd, pe = want
-    best = min((12 // s) * (8 // p) for s in (1, 2, 3, 4, 6) for p in (1, 2, 4, 8) if s * p * 4 <= wmax)
-    assert (12 // simd) * (8 // pe) == best
+    allowed = [(s, p) for s in (1, 2, 3, 4, 6) for p in (1, 2, 4, 8) if s * 4 <= wmax]
+    best = min((12 // s) * (8 // p) for s, p in allowed)
+    assert (12 // simd) * (8 // pe) == max(best, 4)  # as fast as SIMD 12 x PE 2 where that can be reached
+    assert simd * pe == min(s * p for s, p in allowed if (12 // s) * (8 // p) == max(best, 4))
 
 
 # -- resources ----------------------------------------------------------------------------------------------
 def test_fits_compares_every_estimated_resource_with_the_share_of_the_board():
-    model = fold(small_model(), 1, WMAX)
-    use = totals(model, BOARD.part)
+    model = fold(small_model(), 1, WMAX, BOARD.part)
+    use = model_totals(model, BOARD.part)
     assert set(use) == set(ESTIMATED) and "FF" not in ESTIMATED  # FINN does not estimate flip-flops
-    assert use["DSP"] > 0 and use["BRAM_18K"] > 0
+    assert use["LUT"] > totals(model, BOARD.part)["LUT"]  # the RTL MVAU's LUTs, which FINN counts as 0
+    assert use["DSP"] > 0 and use["BRAM_18K"] == 0  # shallow weight memories go to LUTRAM
     exact = dataclasses.replace(BOARD, lut=max(1, int(use["LUT"])), bram18=int(use["BRAM_18K"]), dsp=int(use["DSP"]),
                                 uram=int(use["URAM"]), ff=0)
     assert fits(model, exact, 1.0)  # at most the capacity; FF = 0 plays no part
     assert not fits(model, exact, 0.9)
     assert not fits(model, dataclasses.replace(exact, dsp=exact.dsp - 1), 1.0)
-    assert not fits(model, dataclasses.replace(exact, bram18=exact.bram18 - 1), 1.0)
+    assert not fits(model, dataclasses.replace(exact, lut=exact.lut - 1), 1.0)
 
 
 def test_fastest_fitting_bisects_between_the_slowest_and_the_fastest_folding():
     model = small_model()
-    slow_use, fast_use = totals(fold(model, 10**12, WMAX), BOARD.part), totals(fold(model, 1, WMAX), BOARD.part)
+    slow_use = model_totals(fold(model, 10**12, WMAX, BOARD.part), BOARD.part)
+    fast_use = model_totals(fold(model, 1, WMAX, BOARD.part), BOARD.part)
     assert slow_use["DSP"] < 4 < fast_use["DSP"]
     # a board with room for everything: the fastest folding, limited by what SetFolding can do
     found, cycles, limit = fastest_fitting(model, BOARD, 0.9, WMAX)
@@ -236,3 +242,51 @@ def test_an_unreachable_target_says_which_frame_rate_fits(tmp_path):
     info = build.summary.folding
     assert info["fits"] is False and 0 < info["max_fitting_fps"] < info["fps"]
     assert len(build.notes) == 1 and "does not fit ZCU104" in build.notes[0]
+
+
+# -- DSP lanes, upsampling, weight memories -------------------------------------------------------------------
+def test_dsp_lanes_follow_finn_rtllib_lane_packing():
+    assert dsp_lanes(4, 4, BOARD.part) == 4  # DSP48E2: 1 + (27 - 1 - 4) // 7
+    assert dsp_lanes(4, 8, BOARD.part) == 3  # 8-bit pixels: 1 + 22 // 11
+    assert dsp_lanes(4, 4, get_board("Pynq-Z1").part) == 3  # DSP48E1, 25-bit A: 1 + 20 // 7
+    assert mvau_dsps(4, 18, 4, "DSP48E2") == 18 and mvau_dsps(1, 72, 4, "DSP48E2") == 72
+    assert mvau_dsps(5, 18, 4, "DSP48E2") == 36  # a fifth lane needs a second row of slices
+
+
+def test_pack_dsp_lanes_moves_parallelism_from_simd_to_pe_without_slowing_the_layer():
+    model = model_of([mvau("wide", 16, 8, simd=8, pe=1)], {"x": ([1, 4, 4, 16], "UINT4"), "m": ([1, 4, 4, 8], "INT16")},
+                     {"w": (16, 8, 4)})
+    before = exp_cycles(model)["wide"]
+    assert pack_dsp_lanes(model, BOARD.part, WMAX) == ["wide"]
+    simd, pe = attrs(model, "wide", "SIMD", "PE")
+    assert exp_cycles(model)["wide"] <= before and 16 % simd == 0 and 8 % pe == 0 and simd < 16
+    assert mvau_dsps(pe, simd, 4, "DSP48E2") == 2 < mvau_dsps(1, 8, 4, "DSP48E2")  # 8 -> 2 slices, same speed
+    assert pack_dsp_lanes(model, BOARD.part, WMAX) == []  # nothing cheaper left
+
+
+def upsampler(simd=1):
+    node = helper.make_node("UpsampleNearestNeighbour_rtl", ["x"], ["y"], name="up", domain=RTL,
+                            backend="fpgadataflow", SIMD=simd, HI=4, WI=4, HO=8, WO=8, NumChannels=8,
+                            inputDataType="UINT4", numInputVectors=1)
+    return model_of([node], {"x": ([1, 4, 4, 8], "UINT4"), "y": ([1, 8, 8, 8], "UINT4")}, {})
+
+
+def test_fold_upsamplers_takes_the_smallest_simd_that_meets_the_cycles():
+    model = upsampler()
+    assert exp_cycles(model)["up"] == 8 * 8 * 8  # SetFolding's state: one channel per beat
+    fold_upsamplers(model, 8 * 8 * 2)
+    assert attrs(model, "up", "SIMD") == (4,) and exp_cycles(model)["up"] == 8 * 8 * 2
+    fold_upsamplers(model, 1)  # out of reach: every channel in one beat
+    assert attrs(model, "up", "SIMD") == (8,)
+    fold_upsamplers(model, 10**9)
+    assert attrs(model, "up", "SIMD") == (1,)
+
+
+def test_weight_memories_go_to_lutram_when_shallow():
+    model = four_mvaus()  # "full": 12 x 8 weights at SIMD 12 x PE 2, 4 words deep; "part": 8 x 6 at 4 x 3
+    deep = model_of([mvau("deep", 512, 64, simd=2, pe=2)], {"x": ([1, 4, 4, 512], "UINT4"), "m": ([1, 4, 4, 64], "INT16")},
+                    {"w": (512, 64, 4)})  # 8192 words deep
+    assert place_weight_memories(model) == ["full", "part", "single"]
+    assert attrs(model, "full", "ram_style") == ("distributed",) and attrs(model, "one", "ram_style") == ("auto",)
+    assert place_weight_memories(deep) == [] and attrs(deep, "deep", "ram_style") == ("block",)
+    assert 512 * 64 // 4 > LUTRAM_MAX_DEPTH

@@ -1,0 +1,47 @@
+"""frd_q's resource model (hw.resources): FINN's estimates plus what they leave out, on synthetic graphs."""
+
+from __future__ import annotations
+
+from qonnx.custom_op.registry import getCustomOp
+
+from hw.boards import get_board
+from hw.folding import totals
+from hw.resources import LUTRAM_BITS_PER_LUT, MVAU_LUT_BASE, MVAU_LUT_PER_MAC, by_type, fits_board, layer_resources, model_totals
+from tests.hw.test_folding import model_of, mvau, small_model
+
+BOARD = get_board("ZCU104")
+
+
+def one_mvau(ram_style: str, act="UINT4"):
+    model = model_of([mvau("m0", 16, 8, simd=4, pe=4)], {"x": ([1, 4, 4, 16], act), "m": ([1, 4, 4, 8], "INT16")},
+                     {"w": (16, 8, 4)})
+    getCustomOp(model.graph.node[0]).set_nodeattr("ram_style", ram_style)
+    getCustomOp(model.graph.node[0]).set_nodeattr("inputDataType", act)
+    return model
+
+
+def test_rtl_mvau_gets_luts_for_its_lanes_and_its_lutram_weights():
+    block, lutram = (layer_resources(one_mvau(s), BOARD.part)["m0"] for s in ("block", "distributed"))
+    assert block["source"] == "frd_q" and block["LUT"] == MVAU_LUT_PER_MAC * 16 + MVAU_LUT_BASE
+    # 16 x 8 weights of 4 bits at 16 lanes: 64 bits wide, 8 words deep, one LUT per bit of width
+    assert lutram["LUT"] - block["LUT"] == 64 * 1 and 8 <= LUTRAM_BITS_PER_LUT
+    assert lutram["BRAM_18K"] == 0 < block["BRAM_18K"]
+    assert totals(one_mvau("block"), BOARD.part)["LUT"] == 0  # what FINN says
+
+
+def test_rtl_mvau_dsps_count_three_lanes_for_8_bit_pixels():
+    four = layer_resources(one_mvau("block"), BOARD.part)["m0"]["DSP"]
+    three = layer_resources(one_mvau("block", act="UINT8"), BOARD.part)["m0"]["DSP"]
+    assert (four, three) == (4, 8)  # PE 4 in one slice per SIMD element, or in two
+    assert totals(one_mvau("block", act="UINT8"), BOARD.part)["DSP"] == 4  # FINN packs four whatever the width
+
+
+def test_totals_fit_and_types_add_up():
+    model = small_model()
+    use = model_totals(model, BOARD.part)
+    rows = by_type(model, BOARD.part)
+    assert set(rows) == {"MVAU_rtl", "DuplicateStreams_rtl", "StreamingConcat_rtl"}
+    assert sum(r["LUT"] for r in rows.values()) == use["LUT"] > totals(model, BOARD.part)["LUT"]
+    assert rows["DuplicateStreams_rtl"]["LUT"] > 0  # FINN: 0
+    assert fits_board(use, BOARD, 0.9)
+    assert not fits_board(use | {"DSP": BOARD.dsp * 0.95}, BOARD, 0.9)
