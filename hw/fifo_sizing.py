@@ -172,20 +172,36 @@ class SizingSettings:
         return self.mode is FifoSizing.RATE
 
 
+def chosen_styles(styles: dict[str, str], chosen: dict[str, int], uram: bool) -> dict[str, str]:
+    """RAM style per FIFO at its chosen depth: FINN's "auto" (fifo.sv picks SRL, LUTRAM, BRAM or, above 2028
+    entries, URAM), except block RAM above URAM_FULL_RATE_DEPTH entries (fifo.sv's URAM read pipeline is slower
+    than one beat per cycle there) and on parts without URAM (where the cost model would count URAM the part lacks)."""
+    from finn.util.resource_models import _resolve
+
+    out = {}
+    for n, style in styles.items():
+        if style == "auto" and (chosen[n] > URAM_FULL_RATE_DEPTH or not uram):
+            # what fifo.sv would choose for this depth (width does not matter above 33 entries but for < 5 bits)
+            style = "block" if _resolve(chosen[n], 64, "auto") == "ultra" else "auto"
+        out[n] = style
+    return out
+
+
 def size_fifos(model, build_dir: str | Path, part: str, clock_ns: float, settings: SizingSettings = SizingSettings(),
-               cache=None, log=None, apply_to=None) -> dict:
+               cache=None, log=None, apply_to=None, uram: bool = True) -> dict:
     """Size every FIFO of the code-generated `model` (changed in place, HDL regenerated); returns the record.
     In ROOM mode every FIFO gets its occupancy with room everywhere (+ margin), under which the schedule is the one
     just simulated, and one proof run follows. In RATE mode the occupancy comes from a run whose sources are paced
     at the design's frame rate, and the proofs run on the same simulator with the FIFOs capped at the chosen depths.
     `apply_to` = (model, hdl folder): also give those depths to that model's FIFOs of the same names (the full
-    tile, when `model` is a band of its rows) and regenerate their HDL there; the record then describes it."""
+    tile, when `model` is a band of its rows) and regenerate their HDL there; the record then describes it.
+    `uram`: whether the part has UltraRAM (without it, FIFOs too deep for LUTRAM go to block RAM)."""
     sizer = FifoSizer(model, build_dir, part, clock_ns, settings, cache, log)
     if settings.rate:
         sizer.paced_run()
         chosen = sizer.depths(1.0)
         sizer.capped_proofs(chosen)
-        styles = dict(sizer.styles)
+        styles = chosen_styles(sizer.styles, chosen, uram)
         set_depths(model, sizer.folder.hdl, chosen, part, clock_ns, styles)
         target = sizer
         if apply_to is not None:
@@ -200,6 +216,7 @@ def size_fifos(model, build_dir: str | Path, part: str, clock_ns: float, setting
         chosen = sizer.straight_chains_at_finn_depth(factor, chosen)
     deadlock = sizer.deadlock_factor(slower)
     finn = sizer.finn_depths_run() if settings.search else "not run"
+    sizer.uram = uram
     styles = sizer.prove(chosen)
     return sizer.record(chosen, styles, factor, slower, deadlock, finn)
 
@@ -240,6 +257,8 @@ class FifoSizer:
         self.occupancy: dict[str, int] = {}
         self.budget: int | None = None
         self.pace = 0.0
+        self.backlog: list[dict] = []  #: RATE: the FIFOs a too-fast paced run overfilled, and their consumers
+        self.uram = True  #: the part has UltraRAM (size_fifos sets it)
 
     def attempt(self, depths: dict[str, int] | None, what: str, budget: int | None = None, pace: float = 0.0,
                 stall: tuple[float, float] = (0.0, 0.0)) -> dict:
@@ -283,6 +302,7 @@ class FifoSizer:
         interval, or a backlog would form in front of that layer (at most twice)."""
         beats = self.input_beats()
         cycles_per_frame = self.acc.expected_cycles()
+        previous = None
         for attempt in range(3):
             self.pace = self.settings.pace_slack * cycles_per_frame / beats
             run = self.attempt(None, f"room everywhere, sources paced at {self.pace:.3f} cycles per beat",
@@ -291,8 +311,13 @@ class FifoSizer:
                 raise SizingError(f"{self.folder.path}: the design stalls even with every FIFO "
                                   f"{self.settings.frames} frames deep")
             self.runs.append(run)
+            if previous is not None:  # where the too-fast run piled up beats: in front of the layers FINN misjudged
+                excess = {n: previous["probe"][n] - run["probe"][n] for n in self.insts}
+                self.backlog = [{"fifo": n, "consumer": _neighbour(self.model, n, "consumer"), "excess_beats": int(e)}
+                                for n, e in sorted(excess.items(), key=lambda kv: -kv[1])[:3] if e > 0]
             if run["interval"] is None or run["interval"] <= 1.01 * self.pace * beats or attempt == 2:
                 break
+            previous = run
             cycles_per_frame = run["interval"]  # the design is slower than the pace: pace it at its own rate
         self.first = run
         self.occupancy = {n: int(run["probe"][n]) for n in self.insts}
@@ -382,7 +407,7 @@ class FifoSizer:
 
     def prove(self, chosen: dict[str, int]) -> dict[str, str]:
         """Step 4: generate the chosen depths and stream the uncapped design under stalls; returns the RAM styles."""
-        styles = {n: "block" if chosen[n] > URAM_FULL_RATE_DEPTH and s == "auto" else s for n, s in self.styles.items()}
+        styles = chosen_styles(self.styles, chosen, self.uram)
         set_depths(self.model, self.folder.hdl, chosen, self.part, self.clock_ns, styles)
         acc = Accelerator(self.folder.path, model=self.model, cache=self.cache, log=self.log)
         seed = self.settings.seed
@@ -415,6 +440,7 @@ class FifoSizer:
                   "FIFOs capped there" if st.rate else "Verilator: occupancy with room everywhere, then the smallest "
                   "common fraction of it that neither deadlocks nor slows the stream")
         return {"method": method, "mode": st.mode.value, "pace_cycles_per_beat": self.pace or None,
+                "backlog_at_finn_pace": self.backlog,
                 "expected_cycles": self.acc.expected_cycles(), "frames": st.frames, "margin": st.margin,
                 "slack": st.slack, "factor": factor, "slower_factor": slower, "deadlock_factor": deadlock,
                 "bits_at": {f"x{f:.4g}": r["bits"] for r in runs

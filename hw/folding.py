@@ -37,8 +37,30 @@ def fold(model, cycles: int, mvau_wwidth_max: int, part: str):
     avoid_simd_equals_mw(model, mvau_wwidth_max)
     fold_upsamplers(model, max(int(cycles), slowest_layer_cycles(model, skip=UNFOLDED_BY_SETFOLDING)))
     pack_dsp_lanes(model, part, mvau_wwidth_max)
+    match_threshold_pe(model)
     place_weight_memories(model)
     return model
+
+
+def match_threshold_pe(model) -> list[str]:
+    """Give every Thresholding layer fed by an RTL MVAU that MVAU's PE. SetFolding folds each just enough for the
+    cycle target (often PE 1), and the width converter FINN then puts between them turns PE accumulators a beat
+    into one: a multiplexer of up to 384 -> 16 bits, 3.5 k LUTs by Yosys, where a threshold layer at the same PE
+    costs a few hundred."""
+    from qonnx.custom_op.registry import getCustomOp
+
+    changed = []
+    for node in model.graph.node:
+        if not node.op_type.startswith("Thresholding"):
+            continue
+        producer = model.find_producer(node.input[0])
+        if producer is None or producer.op_type != "MVAU_rtl":
+            continue
+        inst, pe = getCustomOp(node), getCustomOp(producer).get_nodeattr("PE")
+        if inst.get_nodeattr("NumChannels") % pe == 0 and inst.get_nodeattr("PE") != pe:
+            inst.set_nodeattr("PE", pe)
+            changed.append(node.name)
+    return changed
 
 
 LUTRAM_MAX_DEPTH = 128  #: weight memories at most this deep go to LUTRAM, deeper ones to block RAM
@@ -198,34 +220,35 @@ def slowest_layer_cycles(model, skip: tuple[str, ...] = ()) -> int:
 
 
 def fits(model, board, fit_limit: float) -> bool:
-    """Judged on frd_q's resource model (hw.resources: FINN's estimates plus the RTL MVAU's LUTs and DSP lanes)."""
-    from hw.resources import fits_board, model_totals
+    """Judged on frd_q's resource model (hw.resources: FINN's estimates plus the RTL MVAU's LUTs, FFs and DSP lanes,
+    with the width converters code generation will insert), leaving FIFO_RESERVE of the LUTs and FFs for the FIFOs
+    that are sized after folding."""
+    from hw.resources import FIFO_RESERVE, fits_board, folded_totals
 
-    return fits_board(model_totals(model, board.part), board, fit_limit)
+    return fits_board(folded_totals(model, board.part), board, fit_limit, FIFO_RESERVE)
 
 
-def fastest_fitting(model, board, fit_limit: float, wmax: int, steps: int = 12):
+def fastest_fitting(model, board, fit_limit: float, wmax: int, step: float = 1.1):
     """(folded model, cycles per tile, what limits it) of the fastest folding that fits; None if even the slowest
     does not fit. The limit is "resources", or "folding limits" when the most parallel folding SetFolding can make
-    (bounded by mvau_wwidth_max and by layers it cannot fold) fits anyway."""
+    (bounded by mvau_wwidth_max and by layers it cannot fold) fits anyway.
+
+    The cycle target is raised from the fastest folding's by `step` at a time until a folding fits: the cost is
+    not monotonic in the target (a folding's width converters, which the fit counts, depend on how neighbouring
+    layers happen to fold), so a bisection could end far below the fastest fitting design."""
     slow = fold(model, 10**12, wmax, board.part)
     if not fits(slow, board, fit_limit):
         return None
     fast = fold(model, 1, wmax, board.part)
     if fits(fast, board, fit_limit):
         return fast, slowest_layer_cycles(fast), "folding limits"
-    lo, hi = 1.0, float(slowest_layer_cycles(slow))  # lo: fully parallel budget, hi: fully folded
-    best = slow
-    for _ in range(steps):
-        if hi / lo < 1.05:
-            break
-        mid = math.sqrt(lo * hi)
-        candidate = fold(model, mid, wmax, board.part)
+    target, top = float(slowest_layer_cycles(fast)), slowest_layer_cycles(slow)
+    while target < top:
+        target *= step
+        candidate = fold(model, target, wmax, board.part)
         if fits(candidate, board, fit_limit):
-            best, hi = candidate, mid
-        else:
-            lo = mid
-    return best, slowest_layer_cycles(best), "resources"
+            return candidate, slowest_layer_cycles(candidate), "resources"
+    return slow, top, "resources"
 
 
 def fully_unfolded_mvaus(model) -> list[str]:

@@ -8,14 +8,18 @@ FINN's estimates (`res_estimation`) leave out what decides whether a fast Siames
 - the RTL MVAU: FINN counts 0 LUT for it (its `lut_estimation` returns 0), weights in LUTRAM included, and one
   DSP per four PE lanes whatever the activation width (finn-rtllib packs only 3 lanes when 8-bit pixels feed it);
 - frd_q's stream operators (duplicate, |A - B|, max pool, concat, upsample): 0 everywhere;
-- FIFOs and width converters: FINN inserts them after its estimates step. This model counts every layer of the
+- FIFOs and width converters: FINN inserts them after its estimates step, and its width-converter estimate misses
+  the down-converters' multiplexers (Yosys: 57.6 k LUTs where FINN says 8.0 k on the 303-tiles/s build). This model counts every layer of the
   graph it is given, so on the code-generated graph (after FIFO sizing) they are in: a FIFO costs what FINN's
   own `StreamingFIFO` cost model says for its depth, width and RAM style.
 
-The RTL MVAU's LUTs are calibrated on Yosys (`frd-q synth`, `synth_xilinx -family xcup`) per layer of the full
-student's ZCU104 build (docs/rtl.md, "Resource model"): LUTs = MVAU_LUT_PER_MAC x PE x SIMD + MVAU_LUT_BASE,
-plus the weight memory when it is in LUTRAM (64 bits per LUT). The stream operators get the Yosys per-instance
-figures of docs/rtl.md. FFs are not modelled (FINN estimates none; boards have twice as many FFs as LUTs).
+The RTL MVAU's LUTs and FFs are fitted (least squares) to Yosys (`frd-q synth`, `synth_xilinx -family xcup`) on
+the 10 distinct MVAUs of the full FRD student's ZCU104 build (PE x SIMD from 72 to 1152; docs/rtl.md, "Resource
+model"): LUTs = 24.7 x PE x SIMD + 40.3 x PE, plus the weight memory when it is in LUTRAM (64 bits per LUT), within
+22 % of Yosys on each; FFs = 68.7 x PE x SIMD + 112 x PE - 422, within 15 %. FINN estimates no FFs at all, and on a
+fast folding the MVAUs' FFs are what fills a board first. Other layers get FFs = FF_PER_LUT x their LUTs (Yosys on
+the sweep's w4a4-s-frd design: 56.8 k FF for 63.4 k LUT outside the MVAUs). The stream operators get the Yosys
+per-instance LUTs of docs/rtl.md.
 """
 
 from __future__ import annotations
@@ -24,10 +28,17 @@ import math
 from pathlib import Path
 
 from frd_q.fsutil import atomic_path, write_json
-from hw.folding import ESTIMATED, dsp_lanes, mvau_dsps
+from hw.boards import RESOURCES
+from hw.folding import dsp_lanes, mvau_dsps
 
-MVAU_LUT_PER_MAC = 3.0  #: Yosys LUTs per multiplier lane (PE x SIMD) of an RTL MVAU, beyond its weight memory
-MVAU_LUT_BASE = 150.0  #: Yosys LUTs of an RTL MVAU's control, replay buffer and output queue
+MODELLED = RESOURCES  #: LUT, FF, BRAM_18K, URAM, DSP
+MVAU_LUT_PER_MAC = 24.7  #: Yosys LUTs per multiplier lane (PE x SIMD) of an RTL MVAU (the SIMD adder trees)
+MVAU_LUT_PER_PE = 40.3  #: Yosys LUTs per PE (accumulator, output queue)
+MVAU_FF_PER_MAC = 68.7  #: Yosys FFs per lane (weight and activation pipeline registers)
+MVAU_FF_PER_PE = 112.0
+MVAU_FF_BASE = -422.0
+FF_PER_LUT = 0.9  #: FFs per LUT of the other layers (Yosys, sweep design w4a4-s-frd)
+DWC_FF_PER_BIT = 1.07  #: Yosys FFs per bit of input + output width of an RTL width converter (within 27 FFs)
 LUTRAM_BITS_PER_LUT = 64  #: a 6-input LUT holds 64 x 1 bits as distributed RAM
 #: Yosys per-instance LUTs of frd_q's stream operators (docs/rtl.md, tiny student; FINN estimates 0)
 STREAM_OP_LUT = {"DuplicateStreams_rtl": 5, "ElementwiseAbsDiff_rtl": 15, "Pool_rtl": 15, "StreamingConcat_rtl": 24,
@@ -35,58 +46,95 @@ STREAM_OP_LUT = {"DuplicateStreams_rtl": 5, "ElementwiseAbsDiff_rtl": 15, "Pool_
 
 
 def mvau_resources(inst, part: str) -> dict[str, float]:
-    """LUT, BRAM_18K, URAM and DSP of one RTL MVAU (`inst`: its FINN custom op)."""
+    """LUT, FF, BRAM_18K, URAM and DSP of one RTL MVAU (`inst`: its FINN custom op)."""
     from finn.util.basic import get_dsp_block
 
     pe, simd = inst.get_nodeattr("PE"), inst.get_nodeattr("SIMD")
     wbits, abits = inst.get_input_datatype(1).bitwidth(), inst.get_input_datatype(0).bitwidth()
-    lut = MVAU_LUT_PER_MAC * pe * simd + MVAU_LUT_BASE
+    lut = MVAU_LUT_PER_MAC * pe * simd + MVAU_LUT_PER_PE * pe
+    ff = max(0.0, MVAU_FF_PER_MAC * pe * simd + MVAU_FF_PER_PE * pe + MVAU_FF_BASE)
     bram = float(inst.bram_estimation(part))
     uram = float(inst.uram_estimation(part))
     if inst.get_nodeattr("mem_mode") == "internal_decoupled" and inst.get_nodeattr("ram_style") == "distributed":
         width, depth = pe * simd * wbits, inst.calc_wmem()
         lut += width * math.ceil(depth / LUTRAM_BITS_PER_LUT)
     dsp = mvau_dsps(pe, simd, dsp_lanes(wbits, abits, part), get_dsp_block(part))
-    return {"LUT": lut, "BRAM_18K": bram, "URAM": uram, "DSP": float(dsp)}
+    return {"LUT": lut, "FF": ff, "BRAM_18K": bram, "URAM": uram, "DSP": float(dsp)}
+
+
+def dwc_luts(w_in: int, w_out: int) -> float:
+    """Yosys LUTs of an RTL width converter (34 distinct ones of the full student's build). A down-converter is a
+    w_in / w_out : 1 multiplexer per output bit, about 2 LUTs per input bit and halving (1440 -> 15 bits: 19 009
+    LUTs, where FINN estimates 22); an up-converter only registers (FINN estimates about one LUT per output bit,
+    Yosys a quarter of that); a non-integer ratio costs about a LUT per bit of both widths."""
+    if max(w_in, w_out) % min(w_in, w_out):
+        return float(w_in + w_out + 50)
+    if w_in > w_out:
+        return 2.0 * w_in * math.log2(w_in / w_out) + 30.0
+    return 0.25 * w_out + 20.0
 
 
 def layer_resources(model, part: str) -> dict[str, dict[str, float]]:
-    """Per layer of `model`: {"LUT", "BRAM_18K", "URAM", "DSP"} and "source" ("FINN" or "frd_q")."""
+    """Per layer of `model`: {"LUT", "FF", "BRAM_18K", "URAM", "DSP"} and "source" ("FINN" or "frd_q")."""
     from finn.analysis.fpgadataflow.res_estimation import res_estimation
     from qonnx.custom_op.registry import getCustomOp
 
     finn = model.analysis(lambda m: res_estimation(m, part))
     out = {}
-    for node in model.graph.node:
-        if node.name not in finn:
+    for k, node in enumerate(model.graph.node):
+        dwc = node.op_type.startswith("StreamingDataWidthConverter")  # before specialization FINN skips it
+        if node.name not in finn and not dwc:
             continue
-        row = {r: float(finn[node.name].get(r, 0)) for r in ESTIMATED}
+        row = {r: float(finn.get(node.name, {}).get(r, 0)) for r in MODELLED}
         source = "FINN"
         if node.op_type == "MVAU_rtl":
             row, source = mvau_resources(getCustomOp(node), part), "frd_q"
-        elif node.op_type in STREAM_OP_LUT:
-            row["LUT"], source = max(row["LUT"], STREAM_OP_LUT[node.op_type]), "frd_q"
-        out[node.name] = row | {"source": source, "op": node.op_type}
+        elif node.op_type.startswith("StreamingDataWidthConverter"):
+            inst = getCustomOp(node)
+            w_in, w_out = inst.get_instream_width(), inst.get_outstream_width()
+            row["LUT"], row["FF"], source = dwc_luts(w_in, w_out), DWC_FF_PER_BIT * (w_in + w_out), "frd_q"
+        else:
+            if node.op_type in STREAM_OP_LUT:
+                row["LUT"], source = max(row["LUT"], STREAM_OP_LUT[node.op_type]), "frd_q"
+            row["FF"] = FF_PER_LUT * row["LUT"]
+        out[node.name or f"{node.op_type}#{k}"] = row | {"source": source, "op": node.op_type}  # InsertDWC names none
     return out
 
 
 def model_totals(model, part: str) -> dict[str, float]:
     per_layer = layer_resources(model, part)
-    return {r: float(sum(layer[r] for layer in per_layer.values())) for r in ESTIMATED}
+    return {r: float(sum(layer[r] for layer in per_layer.values())) for r in MODELLED}
 
 
-def fits_board(use: dict[str, float], board, fit_limit: float) -> bool:
-    """Every modelled resource at most `fit_limit` of the board's capacity."""
-    return all(use[r] <= fit_limit * board.capacity[r] for r in ESTIMATED)
+def fits_board(use: dict[str, float], board, fit_limit: float, reserve: dict[str, float] | None = None) -> bool:
+    """Every modelled resource at most `fit_limit` of the board's capacity (less the `reserve` share of it, per
+    resource, kept for what is not in the graph yet)."""
+    reserve = reserve or {}
+    return all(use[r] <= (fit_limit - reserve.get(r, 0.0)) * board.capacity[r] for r in MODELLED)
+
+
+FIFO_RESERVE = {"LUT": 0.05, "FF": 0.05}  #: share of the board the folding leaves for the FIFOs sized later (their
+#: LUTs and FFs; on the full FRD student 6.1 % of the ZCU104's LUTs and 2.7 % of its FFs, their BRAM/URAM beside
+#: MVAUs that use 29 % of the BRAM and no URAM)
+
+
+def folded_totals(model, part: str) -> dict[str, float]:
+    """Totals of a folded graph before code generation, with the width converters FINN will insert (InsertDWC on
+    a copy): the FIFOs are sized later and covered by FIFO_RESERVE."""
+    import copy
+
+    from finn.transformation.fpgadataflow.insert_dwc import InsertDWC
+
+    return model_totals(copy.deepcopy(model).transform(InsertDWC()), part)
 
 
 def by_type(model, part: str) -> dict[str, dict[str, float]]:
     """Totals per layer type (FIFOs, width converters, MVAUs, ...)."""
     rows: dict[str, dict[str, float]] = {}
     for layer in layer_resources(model, part).values():
-        row = rows.setdefault(layer["op"], {r: 0.0 for r in ESTIMATED} | {"layers": 0})
+        row = rows.setdefault(layer["op"], {r: 0.0 for r in MODELLED} | {"layers": 0})
         row["layers"] += 1
-        for r in ESTIMATED:
+        for r in MODELLED:
             row[r] += layer[r]
     return rows
 
@@ -96,24 +144,24 @@ def report(model, board, fit_limit: float) -> dict:
     from hw.folding import totals
 
     use = model_totals(model, board.part)
-    finn = totals(model, board.part)
+    finn = totals(model, board.part) | {"FF": 0.0}
     return {"board": board.name, "fit_limit": fit_limit, "total": use, "finn_total": finn,
-            "capacity": {r: board.capacity[r] for r in ESTIMATED},
-            "utilization": {r: use[r] / board.capacity[r] if board.capacity[r] else None for r in ESTIMATED},
+            "capacity": {r: board.capacity[r] for r in MODELLED},
+            "utilization": {r: use[r] / board.capacity[r] if board.capacity[r] else None for r in MODELLED},
             "fits": fits_board(use, board, fit_limit), "by_type": by_type(model, board.part)}
 
 
 def markdown(rep: dict) -> str:
     lines = [f"# Resources of the whole accelerator on {rep['board']} (frd_q's model, hw/resources.py)", "",
-             "| layer type | layers | LUT | BRAM_18K | URAM | DSP |", "|---|---:|---:|---:|---:|---:|"]
+             "| layer type | layers | LUT | FF | BRAM_18K | URAM | DSP |", "|---|---:|---:|---:|---:|---:|---:|"]
     for op, row in sorted(rep["by_type"].items()):
-        lines.append(f"| {op} | {row['layers']} | {row['LUT']:.0f} | {row['BRAM_18K']:.1f} | {row['URAM']:.0f} | "
-                     f"{row['DSP']:.0f} |")
+        lines.append(f"| {op} | {row['layers']} | {row['LUT']:.0f} | {row['FF']:.0f} | {row['BRAM_18K']:.1f} | "
+                     f"{row['URAM']:.0f} | {row['DSP']:.0f} |")
     t, f, c, u = rep["total"], rep["finn_total"], rep["capacity"], rep["utilization"]
-    lines.append("| **total** | | " + " | ".join(f"**{t[r]:.0f}**" for r in ESTIMATED) + " |")
-    lines.append("| FINN's estimate | | " + " | ".join(f"{f[r]:.0f}" for r in ESTIMATED) + " |")
-    lines.append("| board | | " + " | ".join(str(c[r]) for r in ESTIMATED) + " |")
-    lines.append("| use | | " + " | ".join("-" if u[r] is None else f"{100 * u[r]:.1f} %" for r in ESTIMATED) + " |")
+    lines.append("| **total** | | " + " | ".join(f"**{t[r]:.0f}**" for r in MODELLED) + " |")
+    lines.append("| FINN's estimate | | " + " | ".join("-" if r == "FF" else f"{f[r]:.0f}" for r in MODELLED) + " |")
+    lines.append("| board | | " + " | ".join(str(c[r]) for r in MODELLED) + " |")
+    lines.append("| use | | " + " | ".join("-" if u[r] is None else f"{100 * u[r]:.1f} %" for r in MODELLED) + " |")
     verdict = "fits" if rep["fits"] else "does NOT fit"
     lines += ["", f"The design {verdict} within {rep['fit_limit']:.0%} of every resource.", ""]
     return "\n".join(lines)

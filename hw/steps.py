@@ -284,12 +284,13 @@ def step_fifo_sizing(model, build):
         band = band_model(build, settings.band_rows)
         band_s = round(time.time() - t0, 1)
         result = size_fifos(band, build.out / "band", build.board.part, build.clock_ns, settings,
-                            cache=build.folder.sim_cache, log=progress, apply_to=(model, build.folder.hdl))
+                            cache=build.folder.sim_cache, log=progress, apply_to=(model, build.folder.hdl),
+                            uram=build.board.uram > 0)
         result["sized_on"] = f"a {settings.band_rows}x{build.cfg.tile} band of the {rows}x{build.cfg.tile} tile"
         result["band_build_s"] = band_s
     else:
         result = size_fifos(model, build.out, build.board.part, build.clock_ns, settings,
-                            cache=build.folder.sim_cache, log=progress)
+                            cache=build.folder.sim_cache, log=progress, uram=build.board.uram > 0)
         result["sized_on"] = f"the {rows}x{build.cfg.tile} tile"
     write_json(build.folder.fifo_sizing_path, result)
     t = result["total"]

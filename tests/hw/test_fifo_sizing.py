@@ -277,3 +277,15 @@ def test_rate_sizing_paces_the_sources_and_proves_the_depths_capped(tmp_path, si
     assert rows["StreamingFIFO_rtl_3"]["occupancy"] >= 8
     depths = {n.name: getCustomOp(n).get_nodeattr("depth") for n in fifo_nodes(model)}
     assert depths == {n: r["depth"] for n, r in rows.items()}
+
+
+def test_chosen_styles_keep_finns_auto_but_avoid_uram_where_it_is_missing_or_slow():
+    from hw.fifo_sizing import URAM_FULL_RATE_DEPTH, chosen_styles
+
+    styles = {"small": "auto", "deep": "auto", "huge": "auto", "fixed": "distributed"}
+    chosen = {"small": 40, "deep": 5000, "huge": URAM_FULL_RATE_DEPTH + 1, "fixed": 5000}
+    assert chosen_styles(styles, chosen, uram=True) == {"small": "auto", "deep": "auto", "huge": "block",
+                                                        "fixed": "distributed"}
+    # no URAM on the part (Zynq-7000): what fifo.sv would put in URAM goes to block RAM, LUTRAM sizes stay auto
+    assert chosen_styles(styles, chosen, uram=False) == {"small": "auto", "deep": "block", "huge": "block",
+                                                         "fixed": "distributed"}

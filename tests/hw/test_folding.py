@@ -19,7 +19,7 @@ from qonnx.util.basic import qonnx_make_model
 
 from hw.boards import get_board
 from hw.folding import (ESTIMATED, LUTRAM_MAX_DEPTH, apply_folding, avoid_simd_equals_mw, dsp_lanes, fastest_fitting,
-                        fits, fold, fold_upsamplers, fully_unfolded_mvaus, mvau_dsps, pack_dsp_lanes,
+                        fits, fold, fold_upsamplers, fully_unfolded_mvaus, match_threshold_pe, mvau_dsps, pack_dsp_lanes,
                         place_weight_memories, slowest_layer_cycles, totals)
 from hw.resources import model_totals
 from hw.rtl_ops import register
@@ -152,18 +152,26 @@ def test_avoid_simd_equals_mw_picks_a_proper_divisor_as_fast_as_before_within_th
 
 
 # -- resources ----------------------------------------------------------------------------------------------
-def test_fits_compares_every_estimated_resource_with_the_share_of_the_board():
+def test_fits_compares_every_resource_with_the_share_of_the_board_less_the_fifo_reserve():
+    import math
+
+    from hw.resources import FIFO_RESERVE, folded_totals
+
     model = fold(small_model(), 1, WMAX, BOARD.part)
     use = model_totals(model, BOARD.part)
-    assert set(use) == set(ESTIMATED) and "FF" not in ESTIMATED  # FINN does not estimate flip-flops
+    assert set(use) == set(ESTIMATED) | {"FF"} and "FF" not in ESTIMATED  # FINN does not estimate flip-flops
     assert use["LUT"] > totals(model, BOARD.part)["LUT"]  # the RTL MVAU's LUTs, which FINN counts as 0
     assert use["DSP"] > 0 and use["BRAM_18K"] == 0  # shallow weight memories go to LUTRAM
-    exact = dataclasses.replace(BOARD, lut=max(1, int(use["LUT"])), bram18=int(use["BRAM_18K"]), dsp=int(use["DSP"]),
-                                uram=int(use["URAM"]), ff=0)
-    assert fits(model, exact, 1.0)  # at most the capacity; FF = 0 plays no part
+    folded = folded_totals(model, BOARD.part)  # with the width converters code generation will insert
+    assert folded["LUT"] >= use["LUT"] and folded["DSP"] == use["DSP"]
+    # a board exactly that large, with the FIFO reserve of its LUTs and FFs on top
+    cap = {r: math.ceil(folded[r] / (1 - FIFO_RESERVE.get(r, 0.0))) + 1 for r in folded}
+    exact = dataclasses.replace(BOARD, lut=cap["LUT"], ff=cap["FF"], bram18=int(folded["BRAM_18K"]),
+                                dsp=int(folded["DSP"]), uram=int(folded["URAM"]))
+    assert fits(model, exact, 1.0)
     assert not fits(model, exact, 0.9)
     assert not fits(model, dataclasses.replace(exact, dsp=exact.dsp - 1), 1.0)
-    assert not fits(model, dataclasses.replace(exact, lut=exact.lut - 1), 1.0)
+    assert not fits(model, dataclasses.replace(exact, lut=math.ceil(folded["LUT"])), 1.0)  # no room for the FIFOs
 
 
 def test_fastest_fitting_bisects_between_the_slowest_and_the_fastest_folding():
@@ -290,3 +298,14 @@ def test_weight_memories_go_to_lutram_when_shallow():
     assert attrs(model, "full", "ram_style") == ("distributed",) and attrs(model, "one", "ram_style") == ("auto",)
     assert place_weight_memories(deep) == [] and attrs(deep, "deep", "ram_style") == ("block",)
     assert 512 * 64 // 4 > LUTRAM_MAX_DEPTH
+
+
+def test_thresholds_after_an_mvau_take_its_pe():
+    thr = helper.make_node("Thresholding_rtl", ["m", "t"], ["y"], name="thr", domain=RTL, backend="fpgadataflow",
+                           NumChannels=8, PE=1, numSteps=1, inputDataType="INT16", weightDataType="INT16",
+                           outputDataType="UINT4", numInputVectors=[1, 4, 4], ActVal=0)
+    model = model_of([mvau("m0", 12, 8, simd=3, pe=4), thr], {"x": ([1, 4, 4, 12], "UINT4"),
+                     "m": ([1, 4, 4, 8], "INT16"), "y": ([1, 4, 4, 8], "UINT4")}, {"w": (12, 8, 4)})
+    model.set_initializer("t", np.zeros((8, 1), dtype=np.float32))
+    assert match_threshold_pe(model) == ["thr"] and attrs(model, "thr", "PE") == (4,)
+    assert match_threshold_pe(model) == []  # already matched: no width converter between them

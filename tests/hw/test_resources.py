@@ -6,7 +6,8 @@ from qonnx.custom_op.registry import getCustomOp
 
 from hw.boards import get_board
 from hw.folding import totals
-from hw.resources import LUTRAM_BITS_PER_LUT, MVAU_LUT_BASE, MVAU_LUT_PER_MAC, by_type, fits_board, layer_resources, model_totals
+from hw.resources import (FF_PER_LUT, LUTRAM_BITS_PER_LUT, MVAU_LUT_PER_MAC, MVAU_LUT_PER_PE, by_type, fits_board,
+                          layer_resources, model_totals)
 from tests.hw.test_folding import model_of, mvau, small_model
 
 BOARD = get_board("ZCU104")
@@ -22,7 +23,8 @@ def one_mvau(ram_style: str, act="UINT4"):
 
 def test_rtl_mvau_gets_luts_for_its_lanes_and_its_lutram_weights():
     block, lutram = (layer_resources(one_mvau(s), BOARD.part)["m0"] for s in ("block", "distributed"))
-    assert block["source"] == "frd_q" and block["LUT"] == MVAU_LUT_PER_MAC * 16 + MVAU_LUT_BASE
+    assert block["source"] == "frd_q" and block["LUT"] == MVAU_LUT_PER_MAC * 16 + MVAU_LUT_PER_PE * 4
+    assert block["FF"] > block["LUT"]  # Yosys: the lanes' pipeline registers (FINN estimates no FFs)
     # 16 x 8 weights of 4 bits at 16 lanes: 64 bits wide, 8 words deep, one LUT per bit of width
     assert lutram["LUT"] - block["LUT"] == 64 * 1 and 8 <= LUTRAM_BITS_PER_LUT
     assert lutram["BRAM_18K"] == 0 < block["BRAM_18K"]
@@ -43,5 +45,16 @@ def test_totals_fit_and_types_add_up():
     assert set(rows) == {"MVAU_rtl", "DuplicateStreams_rtl", "StreamingConcat_rtl"}
     assert sum(r["LUT"] for r in rows.values()) == use["LUT"] > totals(model, BOARD.part)["LUT"]
     assert rows["DuplicateStreams_rtl"]["LUT"] > 0  # FINN: 0
+    assert rows["DuplicateStreams_rtl"]["FF"] == FF_PER_LUT * rows["DuplicateStreams_rtl"]["LUT"]
+    assert not fits_board(use | {"FF": BOARD.ff * 0.95}, BOARD, 0.9)  # FFs count too
     assert fits_board(use, BOARD, 0.9)
     assert not fits_board(use | {"DSP": BOARD.dsp * 0.95}, BOARD, 0.9)
+
+
+def test_width_converter_luts_follow_yosys_not_finn():
+    from hw.resources import dwc_luts
+
+    # down-converters are multiplexers: Yosys 19 009 LUTs for 1440 -> 15 bits, 2 009 for 256 -> 16
+    assert 0.8 * 19009 < dwc_luts(1440, 15) < 1.2 * 19009 and 0.8 * 2009 < dwc_luts(256, 16) < 1.2 * 2009
+    assert dwc_luts(8, 72) < 50  # an up-converter only registers (Yosys 40)
+    assert dwc_luts(16, 12) > dwc_luts(12, 96) / 2  # a non-integer ratio costs about a LUT per bit of both
