@@ -130,6 +130,14 @@ def mvau_dsps(pe: int, simd: int, lanes: int, block: str) -> int:
     return pe * math.ceil(simd / 3) if block == "DSP58" else math.ceil(pe / lanes) * simd
 
 
+def _feed(model, node, default: int) -> int:
+    """Elements per beat that `node`'s producer emits (its folded output's last dimension)."""
+    from qonnx.custom_op.registry import getCustomOp
+
+    producer = model.find_producer(node.input[0])
+    return getCustomOp(producer).get_folded_output_shape()[-1] if producer is not None else default
+
+
 def pack_dsp_lanes(model, part: str, mvau_wwidth_max: int) -> list[str]:
     """Refold every RTL MVAU to the PE/SIMD that needs the fewest DSP slices without becoming slower.
 
@@ -152,8 +160,7 @@ def pack_dsp_lanes(model, part: str, mvau_wwidth_max: int) -> list[str]:
         wbits, abits = inst.get_input_datatype(1).bitwidth(), inst.get_input_datatype(0).bitwidth()
         lanes = dsp_lanes(wbits, abits, part)
         budget = (mw // simd0) * (mh // pe0)  # folds per pixel now
-        producer = model.find_producer(node.input[0])
-        feed = getCustomOp(producer).get_folded_output_shape()[-1] if producer is not None else simd0
+        feed = _feed(model, node, simd0)
         options = []
         for simd in (d for d in range(1, mw + 1) if mw % d == 0 and (d < mw or mw == 1)):
             if simd * wbits > mvau_wwidth_max or (simd % feed and feed % simd):
@@ -178,7 +185,10 @@ def avoid_simd_equals_mw(model, mvau_wwidth_max: int) -> list[str]:
     The weight stream per PE stays within `mvau_wwidth_max` (SIMD * weight bits, SetFolding's rule).
 
     finn-plus 1.6.1's RTL MVAU loses results at SIMD = MW as soon as its output is held back for ~9 cycles
-    (docs/sim.md), and in a branching graph with sized FIFOs the skip FIFOs hold the encoder back by design."""
+    (docs/sim.md), and in a branching graph with sized FIFOs the skip FIFOs hold the encoder back by design.
+    The new SIMD is a multiple or a divisor of what its producer emits a beat: a width converter between widths
+    of no whole ratio (8 -> 9 elements) passes a pixel's beats in and out one after the other, measured 1.77x
+    slower than FINN's slowest layer on the full student (FINN gives width converters no cycles)."""
     from qonnx.custom_op.registry import getCustomOp
 
     changed = []
@@ -191,9 +201,13 @@ def avoid_simd_equals_mw(model, mvau_wwidth_max: int) -> list[str]:
             continue
         wbits = inst.get_input_datatype(1).bitwidth()
         folds = mh // inst.get_nodeattr("PE")
+        feed = _feed(model, node, mw)
         options = [((mw // simd) * (mh // pe), pe * simd, simd, pe)
                    for simd in range(1, mw) if mw % simd == 0 and simd * wbits <= mvau_wwidth_max
+                   and not (simd % feed and feed % simd)
                    for pe in range(1, mh + 1) if mh % pe == 0]
+        if not options:
+            continue
         as_fast = [(macs, simd, f, pe) for f, macs, simd, pe in options if f <= folds]
         if as_fast:
             _, simd, _, pe = min(as_fast)  # the fewest multipliers, then the narrower SIMD

@@ -309,3 +309,15 @@ def test_thresholds_after_an_mvau_take_its_pe():
     model.set_initializer("t", np.zeros((8, 1), dtype=np.float32))
     assert match_threshold_pe(model) == ["thr"] and attrs(model, "thr", "PE") == (4,)
     assert match_threshold_pe(model) == []  # already matched: no width converter between them
+
+
+def test_simd_equals_mw_refold_keeps_a_whole_ratio_to_its_producers_beats():
+    # the producer emits 4 elements a beat: SIMD 3 or 6 would need a converter of no whole ratio (slow, and FINN
+    # gives converters no cycles), so the refold picks among 1, 2, 4 (and 12, excluded: = MW)
+    feed = mvau("feed", 8, 12, simd=4, pe=4, ins=("x", "w0"), out="h0")  # 4 outputs (PE) a beat
+    full = mvau("full", 12, 8, simd=12, pe=2, ins=("h0", "w1"), out="y")
+    model = model_of([feed, full], {"x": ([1, 4, 4, 8], "UINT4"), "h0": ([1, 4, 4, 12], "UINT4"),
+                                    "y": ([1, 4, 4, 8], "INT16")}, {"w0": (8, 12, 4), "w1": (12, 8, 4)})
+    assert avoid_simd_equals_mw(model, WMAX) == ["full"]
+    simd, _ = attrs(model, "full", "SIMD", "PE")
+    assert simd in (1, 2, 4) and (simd % 4 == 0 or 4 % simd == 0)
