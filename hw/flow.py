@@ -96,6 +96,18 @@ class Build:
     def error(message: str) -> FlowError:
         return FlowError(message)
 
+    def band_model(self, rows: int) -> ModelWrapper:
+        """The same checkpoint, folding and board, built through code generation for a `rows` x tile band
+        (<out>/band/): a band has the same layers, FIFOs and cycles per row as the full tile, in fewer rows
+        (the fifo_sizing step's `rate` mode simulates it)."""
+        import dataclasses
+
+        cfg = dataclasses.replace(self.cfg, out=self.out / "band", rows=rows, target_fps=None,
+                                  folding=self.out / "folding_config.json", start_step=None, stop_step="codegen",
+                                  overwrite=True)
+        run_flow(cfg, log=lambda *a, **k: None)
+        return ModelWrapper(str(BuildFolder(cfg.out).model("codegen")))
+
 
 def run_flow(cfg: BuildConfig, log=print) -> BuildSummary:
     """Run the steps from cfg.start_step to cfg.stop_step (or as far as the installed tools allow)."""

@@ -1,13 +1,15 @@
 """Folding (PE/SIMD per layer) for a target frame rate, from a file, or the fastest design that fits a board.
 
 FINN's SetFolding parallelizes each layer until it needs at most `target_cycles_per_frame` cycles per tile;
-the frame rate is then clock / slowest layer. "Fits" means every resource FINN estimates (LUT, BRAM_18K, URAM,
-DSP; FINN does not estimate FFs) is at most `fit_limit` of the board's capacity. Without a target, a bisection
-over the cycle budget finds the fastest design that fits. SetFolding keeps every MVAU's weight stream
-(PE * SIMD * weight bits) at most `mvau_wwidth_max` bits wide; when that, not the board, limits the design the
-summary says so ("limited_by": "folding limits") and a larger --mvau-wwidth-max trades BRAM for speed. RTL MVAUs
-are never folded to SIMD = MW (finn-plus 1.6.1's RTL MVAU loses results there under backpressure): such a layer
-gets a smaller SIMD and a larger PE. A folding file is applied as given (and SIMD = MW is flagged).
+the frame rate is then clock / slowest layer. "Fits" means every resource of frd_q's resource model
+(hw.resources: LUT, FF, BRAM_18K, URAM, DSP, with the width converters code generation inserts and a reserve for
+the FIFOs) is at most `fit_limit` of the board's capacity. Without a target, the cycle budget is raised from the
+fastest folding's until a folding fits. SetFolding keeps every MVAU's weight stream per PE (SIMD * weight bits)
+at most `mvau_wwidth_max` bits wide; when that, not the board, limits the design the summary says so
+("limited_by": "folding limits"). After SetFolding frd_q folds what it leaves alone or folds badly: upsamplers,
+RTL MVAUs at SIMD = MW (finn-plus 1.6.1's RTL MVAU loses results there under backpressure), MVAUs that pack too
+few PE lanes per DSP slice, thresholds behind an MVAU at another PE, and weight memories too shallow for block
+RAM. A folding file is applied as given (and SIMD = MW is flagged).
 """
 
 from __future__ import annotations
@@ -15,9 +17,8 @@ from __future__ import annotations
 import copy
 import math
 
-from hw.boards import RESOURCES
+from hw.resources import ESTIMATED, dsp_lanes, finn_totals as totals, mvau_dsps  # noqa: F401  (totals: FINN's own)
 
-ESTIMATED = [r for r in RESOURCES if r != "FF"]  #: the resources FINN's estimates cover
 FOLDING_ATTRS = ["PE", "SIMD", "ram_style", "resType", "mem_mode", "runtime_writeable_weights", "parallel_window"]
 
 
@@ -110,26 +111,6 @@ def fold_upsamplers(model, cycles: int) -> list[str]:
     return changed
 
 
-def dsp_lanes(wbits: int, abits: int, part: str) -> int:
-    """Multiplications one DSP slice does per cycle in finn-rtllib's RTL MVAU (mvu.sv): on DSP48E1/E2 the PE
-    lanes packed into the A input, 1 + (A width - 1 - weight bits) // (weight bits + activation bits - 1) (A is 27
-    bits wide on DSP48E2, 25 on DSP48E1; the narrow-weight bit is not counted, so this is a lower bound): 4 for
-    W4A4, 3 for 4-bit weights on 8-bit pixels. DSP58 (Versal) takes 3 SIMD elements per slice instead."""
-    from finn.util.basic import get_dsp_block
-
-    block = get_dsp_block(part)
-    if block == "DSP58":
-        return 3
-    a_width = 27 if block == "DSP48E2" else 25
-    return max(1, 1 + (a_width - 1 - wbits) // (wbits + abits - 1))
-
-
-def mvau_dsps(pe: int, simd: int, lanes: int, block: str) -> int:
-    """DSP slices of an RTL MVAU: PE lanes share a slice on DSP48 (ceil(PE / lanes) per SIMD element), SIMD
-    elements on DSP58."""
-    return pe * math.ceil(simd / 3) if block == "DSP58" else math.ceil(pe / lanes) * simd
-
-
 def _feed(model, node, default: int) -> int:
     """Elements per beat that `node`'s producer emits (its folded output's last dimension)."""
     from qonnx.custom_op.registry import getCustomOp
@@ -217,13 +198,6 @@ def avoid_simd_equals_mw(model, mvau_wwidth_max: int) -> list[str]:
         inst.set_nodeattr("PE", pe)
         changed.append(node.name)
     return changed
-
-
-def totals(model, part: str) -> dict[str, float]:
-    from finn.analysis.fpgadataflow.res_estimation import res_estimation
-
-    per_layer = model.analysis(lambda m: res_estimation(m, part))
-    return {r: float(sum(layer.get(r, 0) for layer in per_layer.values())) for r in ESTIMATED}
 
 
 def slowest_layer_cycles(model, skip: tuple[str, ...] = ()) -> int:

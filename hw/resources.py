@@ -29,9 +29,9 @@ from pathlib import Path
 
 from frd_q.fsutil import atomic_path, write_json
 from hw.boards import RESOURCES
-from hw.folding import dsp_lanes, mvau_dsps
 
 MODELLED = RESOURCES  #: LUT, FF, BRAM_18K, URAM, DSP
+ESTIMATED = [r for r in RESOURCES if r != "FF"]  #: the resources FINN's estimates cover
 MVAU_LUT_PER_MAC = 24.7  #: Yosys LUTs per multiplier lane (PE x SIMD) of an RTL MVAU (the SIMD adder trees)
 MVAU_LUT_PER_PE = 40.3  #: Yosys LUTs per PE (accumulator, output queue)
 MVAU_FF_PER_MAC = 68.7  #: Yosys FFs per lane (weight and activation pipeline registers)
@@ -60,6 +60,33 @@ def mvau_resources(inst, part: str) -> dict[str, float]:
         lut += width * math.ceil(depth / LUTRAM_BITS_PER_LUT)
     dsp = mvau_dsps(pe, simd, dsp_lanes(wbits, abits, part), get_dsp_block(part))
     return {"LUT": lut, "FF": ff, "BRAM_18K": bram, "URAM": uram, "DSP": float(dsp)}
+
+
+def dsp_lanes(wbits: int, abits: int, part: str) -> int:
+    """Multiplications one DSP slice does per cycle in finn-rtllib's RTL MVAU (mvu.sv): on DSP48E1/E2 the PE
+    lanes packed into the A input, 1 + (A width - 1 - weight bits) // (weight bits + activation bits - 1) (A is 27
+    bits wide on DSP48E2, 25 on DSP48E1; the narrow-weight bit is not counted, so this is a lower bound): 4 for
+    W4A4, 3 for 4-bit weights on 8-bit pixels. DSP58 (Versal) takes 3 SIMD elements per slice instead."""
+    from finn.util.basic import get_dsp_block
+
+    block = get_dsp_block(part)
+    if block == "DSP58":
+        return 3
+    a_width = 27 if block == "DSP48E2" else 25
+    return max(1, 1 + (a_width - 1 - wbits) // (wbits + abits - 1))
+
+
+def mvau_dsps(pe: int, simd: int, lanes: int, block: str) -> int:
+    """DSP slices of an RTL MVAU: PE lanes share a slice on DSP48 (ceil(PE / lanes) per SIMD element), SIMD
+    elements on DSP58."""
+    return pe * math.ceil(simd / 3) if block == "DSP58" else math.ceil(pe / lanes) * simd
+
+
+def finn_totals(model, part: str) -> dict[str, float]:
+    from finn.analysis.fpgadataflow.res_estimation import res_estimation
+
+    per_layer = model.analysis(lambda m: res_estimation(m, part))
+    return {r: float(sum(layer.get(r, 0) for layer in per_layer.values())) for r in ESTIMATED}
 
 
 def dwc_luts(w_in: int, w_out: int) -> float:
@@ -141,10 +168,8 @@ def by_type(model, part: str) -> dict[str, dict[str, float]]:
 
 def report(model, board, fit_limit: float) -> dict:
     """The whole accelerator against the board: totals (frd_q's model and FINN's), per layer type, use, fit."""
-    from hw.folding import totals
-
     use = model_totals(model, board.part)
-    finn = totals(model, board.part) | {"FF": 0.0}
+    finn = finn_totals(model, board.part) | {"FF": 0.0}
     return {"board": board.name, "fit_limit": fit_limit, "total": use, "finn_total": finn,
             "capacity": {r: board.capacity[r] for r in MODELLED},
             "utilization": {r: use[r] / board.capacity[r] if board.capacity[r] else None for r in MODELLED},

@@ -281,7 +281,7 @@ def step_fifo_sizing(model, build):
     if settings.rate and 0 < settings.band_rows < rows:
         # the FIFOs' depths depend on rows of latency x the row width, not on the number of rows: simulate a band
         t0 = time.time()
-        band = band_model(build, settings.band_rows)
+        band = build.band_model(settings.band_rows)
         band_s = round(time.time() - t0, 1)
         result = size_fifos(band, build.out / "band", build.board.part, build.clock_ns, settings,
                             cache=build.folder.sim_cache, log=progress, apply_to=(model, build.folder.hdl),
@@ -300,21 +300,6 @@ def step_fifo_sizing(model, build):
                        f"FINN's, {t['bits'] / 8192:.1f} KiB in all (FINN's cost for them: {t['finn_bram_18k']:.0f} "
                        f"BRAM_18K, {t['finn_uram']:.0f} URAM, {t['finn_lut']:.0f} LUT); fifo_sizing.json")
     return _resources(model, build)
-
-
-def band_model(build, rows: int):
-    """The same checkpoint, folding and board as `build`, built through code generation for a `rows` x tile band
-    (build/band/): a band has the same layers, FIFOs and cycles per row as the full tile, in fewer rows."""
-    import dataclasses
-
-    from hw.buildfolder import BuildFolder
-    from hw.flow import run_flow
-
-    cfg = dataclasses.replace(build.cfg, out=build.out / "band", rows=rows, target_fps=None,
-                              folding=build.out / "folding_config.json", start_step=None, stop_step="codegen",
-                              overwrite=True)
-    run_flow(cfg, log=lambda *a, **k: None)
-    return ModelWrapper(str(BuildFolder(cfg.out).model("codegen")))
 
 
 def _resources(model, build):
