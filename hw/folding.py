@@ -119,6 +119,14 @@ def _feed(model, node, default: int) -> int:
     return getCustomOp(producer).get_folded_output_shape()[-1] if producer is not None else default
 
 
+def _simd_choices(model, node, mw: int, wbits: int, mvau_wwidth_max: int, default_feed: int) -> list[int]:
+    """The SIMDs an RTL MVAU may take: proper divisors of MW (1 when MW is 1), a weight stream per PE within
+    `mvau_wwidth_max`, and a whole ratio to what its producer emits a beat."""
+    feed = _feed(model, node, default_feed)
+    return [d for d in range(1, mw + 1) if mw % d == 0 and (d < mw or mw == 1) and d * wbits <= mvau_wwidth_max
+            and not (d % feed and feed % d)]
+
+
 def pack_dsp_lanes(model, part: str, mvau_wwidth_max: int) -> list[str]:
     """Refold every RTL MVAU to the PE/SIMD that needs the fewest DSP slices without becoming slower.
 
@@ -141,11 +149,8 @@ def pack_dsp_lanes(model, part: str, mvau_wwidth_max: int) -> list[str]:
         wbits, abits = inst.get_input_datatype(1).bitwidth(), inst.get_input_datatype(0).bitwidth()
         lanes = dsp_lanes(wbits, abits, part)
         budget = (mw // simd0) * (mh // pe0)  # folds per pixel now
-        feed = _feed(model, node, simd0)
         options = []
-        for simd in (d for d in range(1, mw + 1) if mw % d == 0 and (d < mw or mw == 1)):
-            if simd * wbits > mvau_wwidth_max or (simd % feed and feed % simd):
-                continue
+        for simd in _simd_choices(model, node, mw, wbits, mvau_wwidth_max, simd0):
             for pe in (d for d in range(1, mh + 1) if mh % d == 0):
                 if (mw // simd) * (mh // pe) <= budget:
                     options.append((mvau_dsps(pe, simd, lanes, block), pe * simd, simd, pe))
@@ -182,10 +187,8 @@ def avoid_simd_equals_mw(model, mvau_wwidth_max: int) -> list[str]:
             continue
         wbits = inst.get_input_datatype(1).bitwidth()
         folds = mh // inst.get_nodeattr("PE")
-        feed = _feed(model, node, mw)
         options = [((mw // simd) * (mh // pe), pe * simd, simd, pe)
-                   for simd in range(1, mw) if mw % simd == 0 and simd * wbits <= mvau_wwidth_max
-                   and not (simd % feed and feed % simd)
+                   for simd in _simd_choices(model, node, mw, wbits, mvau_wwidth_max, mw)
                    for pe in range(1, mh + 1) if mh % pe == 0]
         if not options:
             continue
