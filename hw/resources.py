@@ -168,12 +168,13 @@ def by_type(model, part: str) -> dict[str, dict[str, float]]:
 
 def report(model, board, fit_limit: float) -> dict:
     """The whole accelerator against the board: totals (frd_q's model and FINN's), per layer type, use, fit."""
-    use = model_totals(model, board.part)
+    rows = by_type(model, board.part)
+    use = {r: float(sum(row[r] for row in rows.values())) for r in MODELLED}
     finn = finn_totals(model, board.part) | {"FF": 0.0}
     return {"board": board.name, "fit_limit": fit_limit, "total": use, "finn_total": finn,
             "capacity": {r: board.capacity[r] for r in MODELLED},
             "utilization": {r: use[r] / board.capacity[r] if board.capacity[r] else None for r in MODELLED},
-            "fits": fits_board(use, board, fit_limit), "by_type": by_type(model, board.part)}
+            "fits": fits_board(use, board, fit_limit), "by_type": rows}
 
 
 def markdown(rep: dict) -> str:
