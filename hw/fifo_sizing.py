@@ -23,6 +23,14 @@ The method, on one compiled simulator whose FIFO occupancies are capped at run t
    compiled and streamed `frames` frames under random valid/ready stalls on every port (two mixes); a stall is
    an error.
 
+RATE (the flow's default) replaces steps 1-3 on a band of the tile's rows (`band_rows`, built by the flow):
+1. paced: room everywhere, the sources offering one frame per `pace_slack` x the slowest layer's cycles (re-paced
+   at the measured interval when FINN's cycle model is optimistic), so each FIFO's highest occupancy is what the
+   schedule needs, not how far the encoder can race ahead;
+1b. window backlog: when the FIFOs behind the window generators (K*K repeated pixels) hold `window_share` of those
+   bits, one more paced run caps them at `window_cap` windows, and the backlog forms in front of the generator;
+2. depth = occupancy + margin, proved capped under stalls; the depths then go to the full tile's FIFOs by name.
+
 Total FIFO memory (bits = depth x padded width) is reported beside FINN's estimate for the same FIFOs
 (StreamingFIFO's BRAM / URAM / LUT cost at the chosen depths); FINN's estimates step runs before InsertFIFO and
 counts no FIFO.
@@ -102,6 +110,30 @@ def branch_fifos(model) -> set[str]:
     return {n.name for n in fifo_nodes(model) if n.name in after and n.name in before}
 
 
+def window_fifos(model) -> dict[str, int]:
+    """The FIFOs between a sliding-window generator that repeats pixels (kernel larger than its stride) and the
+    layer it feeds, through width converters and FIFOs only, each with the beats of one window there. They carry
+    every pixel up to K*K times, so a backlog that waits there costs up to K*K times the memory it would cost in
+    front of the generator."""
+    from qonnx.custom_op.registry import getCustomOp
+
+    out = {}
+    for node in model.graph.node:
+        if not node.op_type.startswith("ConvolutionInputGenerator"):
+            continue
+        swg = getCustomOp(node)
+        if np.prod(swg.get_nodeattr("ConvKernelDim")) <= np.prod(swg.get_nodeattr("Stride")):
+            continue
+        consumer = model.find_consumer(node.output[0])
+        while consumer is not None and consumer.op_type.startswith(("StreamingFIFO", "StreamingDataWidthConverter")):
+            if consumer.op_type.startswith("StreamingFIFO"):
+                inst = getCustomOp(consumer)
+                folded, normal = inst.get_folded_output_shape(), inst.get_normal_output_shape()
+                out[consumer.name] = int(np.prod(folded[:-1]) // np.prod(normal[:-1]))
+            consumer = model.find_consumer(consumer.output[0])
+    return out
+
+
 def fifo_nodes(model) -> list:
     return [n for n in model.graph.node if n.op_type.startswith("StreamingFIFO")]
 
@@ -149,6 +181,9 @@ class SizingSettings:
     frames: int = 2  #: frames streamed per run (at least two: the interval between frames is the speed criterion)
     pace_slack: float = 1.03  #: RATE: the sources offer one frame per this many times the slowest layer's cycles
     band_rows: int = 64  #: RATE: rows of the band built and simulated in place of a taller tile (0: the whole tile)
+    window_share: float = 0.25  #: RATE: when window FIFOs hold at least this share of the paced occupancy (bits),
+    #: one more paced run caps them at two windows each, which moves that backlog in front of the window generator
+    window_cap: int = 2  #: RATE: windows a window FIFO keeps when its backlog is moved
     margin: int = 2  #: entries added to every scaled occupancy
     slack: float = 1.05  #: a run is full speed when its frame interval is within this factor of the room run's
     steps: int = 6  #: halving/bisection steps per factor search
@@ -199,16 +234,17 @@ def size_fifos(model, build_dir: str | Path, part: str, clock_ns: float, setting
     sizer = FifoSizer(model, build_dir, part, clock_ns, settings, cache, log)
     if settings.rate:
         sizer.paced_run()
+        sizer.move_window_backlog()
         chosen = sizer.depths(1.0)
         sizer.capped_proofs(chosen)
         styles = chosen_styles(sizer.styles, chosen, uram)
         set_depths(model, sizer.folder.hdl, chosen, part, clock_ns, styles)
-        target = sizer
-        if apply_to is not None:
-            full, hdl = apply_to
-            target = sizer.on(full)
-            set_depths(full, hdl, chosen, part, clock_ns, styles)
-        return target.record(chosen, styles, 1.0, None, None, "not run")
+        if apply_to is None:
+            return sizer.record(chosen, styles, 1.0, None, None, "not run")
+        full, hdl = apply_to
+        same_fifos(sizer.insts, full)
+        set_depths(full, hdl, chosen, part, clock_ns, styles)
+        return sizer.record(chosen, styles, 1.0, None, None, "not run", on=full)
     sizer.room_run()
     factor, slower = sizer.full_speed_factor()
     chosen = sizer.depths(factor)
@@ -259,6 +295,7 @@ class FifoSizer:
         self.pace = 0.0
         self.backlog: list[dict] = []  #: RATE: the FIFOs a too-fast paced run overfilled, and their consumers
         self.uram = True  #: the part has UltraRAM (size_fifos sets it)
+        self.window: dict = {}  #: RATE: window FIFOs, their share of the paced occupancy, whether it was moved
 
     def attempt(self, depths: dict[str, int] | None, what: str, budget: int | None = None, pace: float = 0.0,
                 stall: tuple[float, float] = (0.0, 0.0)) -> dict:
@@ -322,6 +359,33 @@ class FifoSizer:
         self.first = run
         self.occupancy = {n: int(run["probe"][n]) for n in self.insts}
 
+    def bits(self, occupancy: dict[str, int], names) -> int:
+        return sum(occupancy[n] * self.insts[n].get_instream_width_padded() for n in names)
+
+    def move_window_backlog(self) -> None:
+        """RATE step 1b: a window generator runs ahead of the slower layer it feeds whenever its input comes in a
+        burst (a row after a pooling or an upsampling), and the paced run keeps that backlog where it formed: in the
+        window FIFOs, K*K times the bits the same pixels take in front of the generator. When those FIFOs hold at
+        least `window_share` of the bits, the paced run is repeated with each capped at `window_cap` windows
+        (never below FINN's depth); the generator then waits, and the backlog forms in front of it. Kept when that
+        run is as fast as the uncapped one (its interval within 1 %); otherwise the first occupancies stay."""
+        windows = window_fifos(self.model)
+        share = self.bits(self.occupancy, windows) / max(1, self.bits(self.occupancy, self.insts))
+        self.window = {"fifos": len(windows), "share": round(share, 4), "moved": False}
+        if not windows or share < self.settings.window_share:
+            return
+        caps = {n: max(self.finn[n], self.settings.window_cap * beats) for n, beats in windows.items()}
+        run = self.attempt(caps, f"window FIFOs capped at {self.settings.window_cap} windows, sources paced at "
+                                 f"{self.pace:.3f} cycles per beat", pace=self.pace)
+        self.runs.append(run)
+        if run["outcome"] != "ok" or run["interval"] is None or run["interval"] > 1.01 * self.first["interval"]:
+            self.window["rejected"] = f"{run['outcome']}, interval {run['interval']} vs {self.first['interval']}"
+            return
+        moved = {n: int(run["probe"][n]) for n in self.insts}
+        self.window |= {"moved": True, "bits_before": self.bits(self.occupancy, self.insts),
+                        "bits_after": self.bits(moved, self.insts)}
+        self.first, self.occupancy = run, moved
+
     def capped_proofs(self, chosen: dict[str, int]) -> None:
         """RATE step 2: the FIFOs capped at the chosen depths, the sources free-running, valid and ready withheld
         at random (PROOF_MIXES[0]) on every port: a deadlock is an error, and the interval between the two frames
@@ -339,22 +403,6 @@ class FifoSizer:
             raise SizingError(f"{self.folder.path}: with the FIFOs at their paced occupancy + {self.settings.margin} "
                               f"the design {run['outcome']}s under stalls {stall[0]}/{stall[1]} after "
                               f"{run['cycles']} cycles")
-
-    def on(self, model) -> FifoSizer:
-        """This sizing's results, described on `model`'s FIFOs of the same names and widths (the full tile)."""
-        from qonnx.custom_op.registry import getCustomOp
-
-        other = {n.name: getCustomOp(n) for n in fifo_nodes(model)}
-        mismatch = sorted(set(other) ^ set(self.insts)) or [
-            n for n in other if other[n].get_instream_width_padded() != self.insts[n].get_instream_width_padded()]
-        if mismatch:
-            raise SizingError(f"the band and the full tile differ in their FIFOs ({', '.join(mismatch[:4])}): "
-                              "size the whole tile (--fifo-sizing room or search)")
-        twin = object.__new__(FifoSizer)
-        twin.__dict__.update(self.__dict__)
-        twin.model, twin.insts = model, other
-        twin.branch = branch_fifos(model)
-        return twin
 
     def depths(self, s: float, shallow: set[str] = frozenset()) -> dict[str, int]:
         return _depths(self.occupancy, self.finn, s, self.settings.margin, shallow)
@@ -422,13 +470,17 @@ class FifoSizer:
                                   f"{stats['cycles']} cycles (outputs taken {stats['taken']})")
         return styles
 
-    def record(self, chosen, styles, factor, slower, deadlock, finn_outcome: str) -> dict:
-        """fifo_sizing.json: per FIFO its place, occupancy, depth and FINN's cost; totals; every run."""
+    def record(self, chosen, styles, factor, slower, deadlock, finn_outcome: str, on=None) -> dict:
+        """fifo_sizing.json: per FIFO its place, occupancy, depth and FINN's cost; totals; every run. `on`: describe
+        the FIFOs of that graph instead (the full tile whose FIFOs got the depths of this band's sizing)."""
+        model = self.model if on is None else on
+        insts = self.insts if on is None else same_fifos(self.insts, on)
+        branch = branch_fifos(model)
         rows = []
-        for n, inst in self.insts.items():
+        for n, inst in insts.items():
             width = inst.get_instream_width_padded()
-            rows.append({"fifo": n, "branch": n in self.branch, "from": _neighbour(self.model, n, "producer"),
-                         "to": _neighbour(self.model, n, "consumer"), "width": width, "finn_depth": self.finn[n],
+            rows.append({"fifo": n, "branch": n in branch, "from": _neighbour(model, n, "producer"),
+                         "to": _neighbour(model, n, "consumer"), "width": width, "finn_depth": self.finn[n],
                          "occupancy": self.occupancy[n], "depth": chosen[n], "ram_style": styles[n],
                          "bits": chosen[n] * width, "finn_bram_18k": float(inst.bram_estimation(self.part)),
                          "finn_uram": float(inst.uram_estimation(self.part)),
@@ -440,14 +492,28 @@ class FifoSizer:
                   "FIFOs capped there" if st.rate else "Verilator: occupancy with room everywhere, then the smallest "
                   "common fraction of it that neither deadlocks nor slows the stream")
         return {"method": method, "mode": st.mode.value, "pace_cycles_per_beat": self.pace or None,
-                "backlog_at_finn_pace": self.backlog,
+                "backlog_at_finn_pace": self.backlog, "window_backlog": self.window or None,
                 "expected_cycles": self.acc.expected_cycles(), "frames": st.frames, "margin": st.margin,
                 "slack": st.slack, "factor": factor, "slower_factor": slower, "deadlock_factor": deadlock,
                 "bits_at": {f"x{f:.4g}": r["bits"] for r in runs
                             if (f := r.get("factor")) is not None and f in (factor, slower, deadlock)},
                 "finn_depths": finn_outcome, "fifos": rows, "total": total, "runs": runs,
-                "branch": len(self.branch), "deep": sum(1 for r in rows if r["depth"] > r["finn_depth"]),
+                "branch": len(branch), "deep": sum(1 for r in rows if r["depth"] > r["finn_depth"]),
                 "wall_s": round(time.time() - self.t0, 1)}
+
+
+def same_fifos(band: dict, model) -> dict:
+    """`model`'s FIFO instances by name, after checking that they are the band's (`band`: name -> instance):
+    the same names and stream widths, so that the band's depths can be given to them."""
+    from qonnx.custom_op.registry import getCustomOp
+
+    other = {n.name: getCustomOp(n) for n in fifo_nodes(model)}
+    mismatch = sorted(set(other) ^ set(band)) or [
+        n for n in other if other[n].get_instream_width_padded() != band[n].get_instream_width_padded()]
+    if mismatch:
+        raise SizingError(f"the band and the full tile differ in their FIFOs ({', '.join(mismatch[:4])}): "
+                          "size the whole tile (--fifo-sizing room or search)")
+    return other
 
 
 def _neighbour(model, fifo: str, which: str) -> str:

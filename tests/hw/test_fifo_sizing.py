@@ -289,3 +289,53 @@ def test_chosen_styles_keep_finns_auto_but_avoid_uram_where_it_is_missing_or_slo
     # no URAM on the part (Zynq-7000): what fifo.sv would put in URAM goes to block RAM, LUTRAM sizes stay auto
     assert chosen_styles(styles, chosen, uram=False) == {"small": "auto", "deep": "block", "huge": "block",
                                                          "fixed": "distributed"}
+
+
+def _fifo_line(dtypes: list[str]) -> ModelWrapper:
+    """FIFOs in a row, one per datatype (its stream width), named StreamingFIFO_rtl_0, _1, ..."""
+    register()
+    names = ["x"] + [f"t{k}" for k in range(len(dtypes) - 1)] + ["y"]
+    nodes = [_layer("StreamingFIFO_rtl", [names[k]], [names[k + 1]], f"StreamingFIFO_rtl_{k}", depth=2,
+                    normal_shape=SHAPE, folded_shape=SHAPE[:-1] + [2, 2], dataType=dt, ram_style="auto")
+             for k, dt in enumerate(dtypes)]
+    vi = lambda n: helper.make_tensor_value_info(n, TensorProto.FLOAT, SHAPE)  # noqa: E731
+    return ModelWrapper(qonnx_make_model(helper.make_graph(nodes, "line", [vi("x")], [vi("y")])))
+
+
+def test_the_band_depths_go_only_to_a_tile_with_the_same_fifos(tmp_path):
+    from hw.fifo_sizing import same_fifos
+
+    with finn_session(tmp_path):
+        band = {n.name: getCustomOp(n) for n in fifo_nodes(_fifo_line(["UINT4", "UINT5"]))}
+        same = same_fifos(band, _fifo_line(["UINT4", "UINT5"]))
+        assert sorted(same) == ["StreamingFIFO_rtl_0", "StreamingFIFO_rtl_1"]
+        with pytest.raises(SizingError, match="StreamingFIFO_rtl_1"):  # a wider stream: another design
+            same_fifos(band, _fifo_line(["UINT4", "UINT12"]))
+        with pytest.raises(SizingError, match="StreamingFIFO_rtl_2"):  # one FIFO more
+            same_fifos(band, _fifo_line(["UINT4", "UINT5", "UINT5"]))
+
+
+def test_window_fifos_are_those_after_a_generator_that_repeats_pixels(tmp_path):
+    from hw.fifo_sizing import window_fifos
+
+    def swg(name, i, o, k, s):
+        return _layer("ConvolutionInputGenerator_rtl", [i], [o], name, ConvKernelDim=[k, k], Stride=[s, s])
+
+    def fifo_node(k, i, o, normal, folded):
+        return _layer("StreamingFIFO_rtl", [i], [o], f"StreamingFIFO_rtl_{k}", depth=2, normal_shape=normal,
+                      folded_shape=folded, dataType="UINT4", ram_style="auto")
+
+    register()
+    nodes = [swg("ConvolutionInputGenerator_rtl_0", "x", "a", 3, 1),        # 3x3 windows, stride 1
+             fifo_node(0, "a", "b", [1, 4, 4, 36], [1, 4, 4, 9, 4]),        # 9 beats a window
+             _layer("StreamingDataWidthConverter_rtl", ["b"], ["c"], "StreamingDataWidthConverter_rtl_0"),
+             fifo_node(1, "c", "d", [1, 4, 4, 36], [1, 4, 4, 3, 12]),       # 3 beats a window
+             _layer("MVAU_rtl", ["d"], ["e"], "MVAU_rtl_0"),
+             fifo_node(2, "e", "f", [1, 4, 4, 4], [1, 4, 4, 1, 4]),          # after the MVAU: not a window FIFO
+             swg("ConvolutionInputGenerator_rtl_1", "f", "g", 2, 2),        # pooling windows repeat no pixel
+             fifo_node(3, "g", "h", [1, 2, 2, 16], [1, 2, 2, 4, 4]),
+             _layer("Pool_rtl", ["h"], ["y"], "Pool_rtl_0")]
+    vi = lambda n: helper.make_tensor_value_info(n, TensorProto.FLOAT, [1])  # noqa: E731
+    model = ModelWrapper(qonnx_make_model(helper.make_graph(nodes, "windows", [vi("x")], [vi("y")])))
+    with finn_session(tmp_path):
+        assert window_fifos(model) == {"StreamingFIFO_rtl_0": 9, "StreamingFIFO_rtl_1": 3}
