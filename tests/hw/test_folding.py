@@ -20,7 +20,7 @@ from qonnx.util.basic import qonnx_make_model
 from hw.boards import get_board
 from hw.folding import (ESTIMATED, LUTRAM_MAX_DEPTH, apply_folding, avoid_simd_equals_mw, dsp_lanes, fastest_fitting,
                         fits, fold, fold_upsamplers, fully_unfolded_mvaus, match_threshold_pe, mvau_dsps, pack_dsp_lanes,
-                        place_weight_memories, slowest_layer_cycles, totals)
+                        place_weight_memories, slowest_layer_cycles, totals, whole_ratio_streams)
 from hw.resources import model_totals
 from hw.rtl_ops import register
 
@@ -321,3 +321,35 @@ def test_simd_equals_mw_refold_keeps_a_whole_ratio_to_its_producers_beats():
     assert avoid_simd_equals_mw(model, WMAX) == ["full"]
     simd, _ = attrs(model, "full", "SIMD", "PE")
     assert simd in (1, 2, 4) and (simd % 4 == 0 or 4 % simd == 0)
+
+
+def padding(name, ins, out, simd, channels=48, dim=4):
+    return helper.make_node("FMPadding_rtl", [ins], [out], name=name, domain=RTL, backend="fpgadataflow",
+                            ImgDim=[dim, dim], Padding=[1, 1, 1, 1], NumChannels=channels, SIMD=simd,
+                            inputDataType="UINT4", numInputVectors=1)
+
+
+def test_streams_of_no_whole_ratio_are_refolded_on_the_stream_layer_side():
+    # 4 elements a beat into 3 (the level-0 decoder concat into its padding): a converter FINN gives no cycles,
+    # 1.5x slower than its output side in Verilator. The padding takes 4: the smallest larger SIMD that divides
+    # its 48 channels and is of a whole ratio to both neighbours (4 and 12)
+    nodes = [padding("pad_a", "x", "a", 4, dim=2), padding("pad_b", "a", "b", 3, dim=4),
+             padding("pad_c", "b", "y", 12, dim=6)]
+    tensors = {"x": ([1, 2, 2, 48], "UINT4"), "a": ([1, 4, 4, 48], "UINT4"), "b": ([1, 6, 6, 48], "UINT4"),
+               "y": ([1, 8, 8, 48], "UINT4")}
+    model = model_of(nodes, tensors, {})
+    before = exp_cycles(model)["pad_b"]
+    assert whole_ratio_streams(model) == ["pad_b"]
+    assert attrs(model, "pad_b", "SIMD") == (4,) and exp_cycles(model)["pad_b"] < before
+    assert whole_ratio_streams(model) == []  # every ratio whole now
+
+    # the consumer is an MVAU (not refolded): the padding before it takes the SIMD instead, and a ratio that was
+    # whole on its other side (its producer's 2 elements a beat) stays whole: 5 -> 8, the next divisor of 40
+    feed = padding("feed", "x", "a", 2, channels=40, dim=2)
+    pad = padding("pad", "a", "p", 5, channels=40, dim=4)
+    mv = mvau("mv", 40, 8, simd=8, pe=1, ins=("p", "w"), out="y")
+    model = model_of([feed, pad, mv], {"x": ([1, 2, 2, 40], "UINT4"), "a": ([1, 4, 4, 40], "UINT4"),
+                                      "p": ([1, 6, 6, 40], "UINT4"), "y": ([1, 6, 6, 8], "INT16")},
+                     {"w": (40, 8, 4)})
+    assert whole_ratio_streams(model) == ["pad"] and attrs(model, "pad", "SIMD") == (8,)
+    assert attrs(model, "mv", "SIMD", "PE") == (8, 1)
