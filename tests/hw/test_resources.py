@@ -58,3 +58,26 @@ def test_width_converter_luts_follow_yosys_not_finn():
     assert 0.8 * 19009 < dwc_luts(1440, 15) < 1.2 * 19009 and 0.8 * 2009 < dwc_luts(256, 16) < 1.2 * 2009
     assert dwc_luts(8, 72) < 50  # an up-converter only registers (Yosys 40)
     assert dwc_luts(16, 12) > dwc_luts(12, 96) / 2  # a non-integer ratio costs about a LUT per bit of both
+
+
+def test_rtl_thresholds_follow_yosys_not_finn():
+    import numpy as np
+    from onnx import helper
+
+    from hw.resources import threshold_resources
+
+    def thresholds(pe):
+        node = helper.make_node("Thresholding_rtl", ["m", "t"], ["y"], name="thr", domain="finn.custom_op.fpgadataflow.rtl",
+                                backend="fpgadataflow", NumChannels=96, PE=pe, numSteps=15, inputDataType="INT15",
+                                weightDataType="INT15", outputDataType="UINT4", numInputVectors=[1, 4, 4], ActVal=0)
+        model = model_of([node], {"m": ([1, 4, 4, 96], "INT15"), "y": ([1, 4, 4, 96], "UINT4")}, {})
+        model.set_initializer("t", np.zeros((96, 15), dtype=np.float32))
+        return model
+
+    # Yosys on the default full build: PE 48 on 15-bit inputs, 15 steps: 4 112 LUT, 8 640 FF (FINN: 2 496 LUT)
+    model = thresholds(48)
+    row = layer_resources(model, BOARD.part)["thr"]
+    assert row["source"] == "frd_q" and row == {**row, **threshold_resources(getCustomOp(model.graph.node[0]))}
+    assert 0.85 * 4112 < row["LUT"] < 1.15 * 4112 and 0.85 * 8640 < row["FF"] < 1.15 * 8640
+    assert row["LUT"] > totals(model, BOARD.part)["LUT"]
+    assert layer_resources(thresholds(24), BOARD.part)["thr"]["LUT"] < row["LUT"]  # fewer comparators
