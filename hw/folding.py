@@ -8,8 +8,9 @@ fastest folding's until a folding fits. SetFolding keeps every MVAU's weight str
 at most `mvau_wwidth_max` bits wide; when that, not the board, limits the design the summary says so
 ("limited_by": "folding limits"). After SetFolding frd_q folds what it leaves alone or folds badly: upsamplers,
 RTL MVAUs at SIMD = MW (finn-plus 1.6.1's RTL MVAU loses results there under backpressure), MVAUs that pack too
-few PE lanes per DSP slice, thresholds behind an MVAU at another PE, and weight memories too shallow for block
-RAM. A folding file is applied as given (and SIMD = MW is flagged).
+few PE lanes per DSP slice, thresholds behind an MVAU at another PE, streams of no whole width ratio (their
+converters are slow), weight memories too shallow for block RAM and window line buffers deep enough for it. A
+folding file is applied as given (and SIMD = MW is flagged).
 """
 
 from __future__ import annotations
@@ -41,6 +42,7 @@ def fold(model, cycles: int, mvau_wwidth_max: int, part: str):
     match_threshold_pe(model)
     whole_ratio_streams(model)
     place_weight_memories(model)
+    place_window_buffers(model, part)
     return model
 
 
@@ -153,6 +155,34 @@ def place_weight_memories(model) -> list[str]:
         if depth <= LUTRAM_MAX_DEPTH:
             lutram.append(node.name)
     return lutram
+
+
+WINDOW_LUTS_PER_BRAM = 500  #: a window generator's line buffer goes to block RAM when that saves this many LUTs
+#: (its LUTRAM, as Yosys maps it) per BRAM_18K it takes
+
+
+def place_window_buffers(model, part: str) -> list[str]:
+    """Put the line buffer of every RTL window generator in block RAM where LUTRAM costs at least
+    WINDOW_LUTS_PER_BRAM LUTs per BRAM_18K it would take instead, else in LUTRAM (FINN's default for them). A deep,
+    narrow buffer (a pooling window's two rows of 256 pixels x 16 channels at 1 channel a beat) is 1 024 LUTs of
+    LUTRAM or 2 BRAM_18K; a shallow or wide one fills block RAM badly. Returns the generators put in block RAM."""
+    from qonnx.custom_op.registry import getCustomOp
+
+    from hw.resources import lutram_luts, window_buffer
+
+    block = []
+    for node in model.graph.node:
+        if node.op_type != "ConvolutionInputGenerator_rtl":
+            continue
+        inst = getCustomOp(node)
+        inst.set_nodeattr("ram_style", "block")
+        brams = inst.bram_estimation(part)
+        saved = lutram_luts(*window_buffer(inst), part)
+        if brams and saved >= WINDOW_LUTS_PER_BRAM * brams:
+            block.append(node.name)
+        else:
+            inst.set_nodeattr("ram_style", "distributed")
+    return block
 
 
 UNFOLDED_BY_SETFOLDING = ("UpsampleNearestNeighbour",)  #: layer types SetFolding leaves at SIMD 1

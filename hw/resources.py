@@ -21,7 +21,9 @@ fast folding the MVAUs' FFs are what fills a board first. Other layers get FFs =
 the sweep's w4a4-s-frd design: 56.8 k FF for 63.4 k LUT outside the MVAUs). The stream operators get the Yosys
 per-instance LUTs of docs/rtl.md. RTL Thresholding layers: LUTs = 0.383 x PE x input bits x steps + 70, FFs =
 0.79 x the same + 72 (least squares on Yosys for the 16 distinct threshold layers of the default full build:
-within 15 % above 400 LUTs; FINN counts 12.5 k LUTs where Yosys counts 22.9 k LUTs and 45.2 k FFs).
+within 15 % above 400 LUTs; FINN counts 12.5 k LUTs where Yosys counts 22.9 k LUTs and 45.2 k FFs). RTL window
+generators: logic LUTs = 368 + 0.438 x buffer width x 64-word banks, plus the line buffer in LUTRAM as Yosys maps
+it (`lutram_luts`; FINN counts a third of that on a 7-series part).
 """
 
 from __future__ import annotations
@@ -41,6 +43,9 @@ MVAU_FF_PER_PE = 112.0
 MVAU_FF_BASE = -422.0
 THRESHOLD_LUT = (0.383, 70.0)  #: RTL Thresholding: LUTs = a x PE x input bits x steps + b (least squares on Yosys,
 THRESHOLD_FF = (0.790, 72.0)  #: the 16 distinct threshold layers of the default full build; FINN says about half)
+SWG_LOGIC_LUT = (368.0, 0.438)  #: RTL window generator logic: LUTs = a + b x buffer width x 64-word banks (least
+#: squares on Yosys for the 24 distinct generators of the default ZCU104 and Pynq-Z1 builds: within 25 % but two)
+SWG_FF_PER_LUT = 0.3  #: FFs per logic LUT of a window generator (Yosys: 3.4 k FFs for its 25 on the ZCU104)
 FF_PER_LUT = 0.9  #: FFs per LUT of the other layers (Yosys, sweep design w4a4-s-frd)
 DWC_FF_PER_BIT = 1.07  #: Yosys FFs per bit of input + output width of an RTL width converter (within 27 FFs)
 LUTRAM_BITS_PER_LUT = 64  #: a 6-input LUT holds 64 x 1 bits as distributed RAM
@@ -70,6 +75,27 @@ def threshold_resources(inst) -> dict[str, float]:
     """LUTs and FFs of an RTL Thresholding layer: its PE comparators, one per threshold step and input bit."""
     work = inst.get_nodeattr("PE") * inst.get_input_datatype().bitwidth() * inst.get_nodeattr("numSteps")
     return {"LUT": THRESHOLD_LUT[0] * work + THRESHOLD_LUT[1], "FF": THRESHOLD_FF[0] * work + THRESHOLD_FF[1]}
+
+
+def lutram_luts(width: int, depth: int, part: str) -> int:
+    """LUTs of a width x depth distributed RAM as Yosys maps it: RAM64M (3 data bits a 64-word bank in 4 LUTs) on
+    7-series parts, RAM64M8 (7 bits in 8 LUTs) on UltraScale+ (exact on all 24 window buffers measured)."""
+    bits, luts = (3, 4) if part.lower().startswith("xc7") else (7, 8)
+    return math.ceil(width / bits) * luts * math.ceil(depth / 64)
+
+
+def window_buffer(inst) -> tuple[int, int]:
+    """(width in bits, depth in words) of an RTL window generator's line buffer."""
+    return inst.get_nodeattr("SIMD") * inst.get_input_datatype().bitwidth(), int(inst.get_buffer_depth())
+
+
+def window_resources(inst, part: str) -> dict[str, float]:
+    """LUTs and FFs of an RTL window generator: its logic, plus its line buffer when that is in LUTRAM (FINN
+    prices LUTRAM at a LUT per 38 words and bit: a third of what Yosys maps on a 7-series part)."""
+    width, depth = window_buffer(inst)
+    logic = SWG_LOGIC_LUT[0] + SWG_LOGIC_LUT[1] * width * math.ceil(depth / 64)
+    ram = lutram_luts(width, depth, part) if inst.get_nodeattr("ram_style") == "distributed" else 0
+    return {"LUT": logic + ram, "FF": SWG_FF_PER_LUT * logic}
 
 
 def dsp_lanes(wbits: int, abits: int, part: str) -> int:
@@ -130,6 +156,8 @@ def layer_resources(model, part: str) -> dict[str, dict[str, float]]:
             inst = getCustomOp(node)
             w_in, w_out = inst.get_instream_width(), inst.get_outstream_width()
             row["LUT"], row["FF"], source = dwc_luts(w_in, w_out), DWC_FF_PER_BIT * (w_in + w_out), "frd_q"
+        elif node.op_type == "ConvolutionInputGenerator_rtl":
+            row, source = row | window_resources(getCustomOp(node), part), "frd_q"
         elif node.op_type == "Thresholding_rtl":
             row, source = row | threshold_resources(getCustomOp(node)), "frd_q"
         else:

@@ -20,7 +20,8 @@ from qonnx.util.basic import qonnx_make_model
 from hw.boards import get_board
 from hw.folding import (ESTIMATED, LUTRAM_MAX_DEPTH, apply_folding, avoid_simd_equals_mw, dsp_lanes, fastest_fitting,
                         fits, fold, fold_upsamplers, fully_unfolded_mvaus, match_threshold_pe, mvau_dsps, pack_dsp_lanes,
-                        place_weight_memories, slowest_layer_cycles, totals, whole_ratio_streams)
+                        place_weight_memories, place_window_buffers, slowest_layer_cycles, totals,
+                        whole_ratio_streams)
 from hw.resources import model_totals
 from hw.rtl_ops import register
 
@@ -353,3 +354,31 @@ def test_streams_of_no_whole_ratio_are_refolded_on_the_stream_layer_side():
                      {"w": (40, 8, 4)})
     assert whole_ratio_streams(model) == ["pad"] and attrs(model, "pad", "SIMD") == (8,)
     assert attrs(model, "mv", "SIMD", "PE") == (8, 1)
+
+
+def window_generator(name, ins, out, channels, dim, k, stride, simd, depthwise):
+    return helper.make_node("ConvolutionInputGenerator_rtl", [ins], [out], name=name, domain=RTL,
+                            backend="fpgadataflow", ConvKernelDim=[k, k], Dilation=[1, 1], IFMChannels=channels,
+                            IFMDim=[dim, dim], OFMDim=[(dim - k) // stride + 1] * 2, SIMD=simd, Stride=[stride, stride],
+                            depthwise=depthwise, inputDataType="UINT4", outputDataType="UINT4", is1D=0,
+                            parallel_window=0, ram_style="distributed")
+
+
+def test_deep_narrow_window_buffers_go_to_block_ram():
+    from hw.resources import layer_resources, lutram_luts, window_buffer
+
+    pynq = get_board("Pynq-Z1").part
+    # the three-level Pynq student's pooling window (two rows of 256 pixels x 16 channels, one a beat): 1 024 LUTs
+    # of LUTRAM on a 7-series part (Yosys: 1 024) or 2 BRAM_18K; a 3x3 window over 96 channels at 2 a beat: 2 376
+    # LUTs (Yosys: 2 376) or 8 BRAM_18K, under 500 LUTs a block
+    pool = window_generator("pool", "x", "p", 16, 256, 2, 2, 1, 1)
+    conv = window_generator("conv", "p", "y", 96, 130, 3, 1, 2, 0)
+    model = model_of([pool, conv], {"x": ([1, 256, 256, 16], "UINT4"), "p": ([1, 128, 128, 64], "UINT4"),
+                                    "y": ([1, 128, 128, 864], "UINT4")}, {})
+    assert [lutram_luts(*window_buffer(getCustomOp(n)), pynq) for n in model.graph.node] == [1024, 2376]
+    before = layer_resources(model, pynq)
+    assert place_window_buffers(model, pynq) == ["pool"]
+    assert attrs(model, "pool", "ram_style") == ("block",) and attrs(model, "conv", "ram_style") == ("distributed",)
+    after = layer_resources(model, pynq)
+    assert round(before["pool"]["LUT"] - after["pool"]["LUT"]) == 1024 and after["pool"]["BRAM_18K"] == 2
+    assert after["conv"] == before["conv"]
