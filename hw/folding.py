@@ -101,35 +101,36 @@ def whole_ratio_streams(model) -> list[str]:
     from qonnx.custom_op.registry import getCustomOp
 
     def beats(producer, consumer) -> tuple[int, int]:
-        i = list(consumer.input).index(producer.output[0]) if producer.output[0] in consumer.input else 0
+        i = next((k for k, t in enumerate(consumer.input) if t in producer.output), 0)
         return getCustomOp(producer).get_folded_output_shape()[-1], getCustomOp(consumer).get_folded_input_shape(i)[-1]
 
     def neighbours(node) -> list[tuple]:
         ins = [(p, node) for p in map(model.find_producer, node.input) if p is not None]
         return ins + [(node, c) for c in model.find_consumers(node.output[0]) or []]
 
+    def refold(side, producer, consumer) -> bool:
+        """The smallest larger fold of `side` that makes producer -> consumer whole and keeps its other whole
+        streams whole; False (and `side` unchanged) when there is none."""
+        attr, count = _adjustable(side)
+        inst = getCustomOp(side)
+        now, channels = inst.get_nodeattr(attr), inst.get_nodeattr(count)
+        was = {(p.name, c.name): _whole(*beats(p, c)) for p, c in neighbours(side)}
+        for v in (d for d in range(now + 1, channels + 1) if channels % d == 0):
+            inst.set_nodeattr(attr, v)
+            if _whole(*beats(producer, consumer)) and all(
+                    _whole(*beats(p, c)) or not was[(p.name, c.name)] for p, c in neighbours(side)):
+                return True
+        inst.set_nodeattr(attr, now)
+        return False
+
     changed = []
     for consumer in model.graph.node:
         for producer in [p for p in map(model.find_producer, consumer.input) if p is not None]:
             if _whole(*beats(producer, consumer)):
                 continue
-            for side in (consumer, producer):
-                fold = _adjustable(side)
-                if fold is None:
-                    continue
-                inst = getCustomOp(side)
-                attr, now, channels = fold[0], inst.get_nodeattr(fold[0]), inst.get_nodeattr(fold[1])
-                was = {(p.name, c.name): _whole(*beats(p, c)) for p, c in neighbours(side)}
-                for v in (d for d in range(now + 1, channels + 1) if channels % d == 0):
-                    inst.set_nodeattr(attr, v)
-                    if _whole(*beats(producer, consumer)) and all(
-                            _whole(*beats(p, c)) or not was[(p.name, c.name)] for p, c in neighbours(side)):
-                        changed.append(side.name)
-                        break
-                else:
-                    inst.set_nodeattr(attr, now)
-                    continue
-                break
+            side = next((n for n in (consumer, producer) if _adjustable(n) and refold(n, producer, consumer)), None)
+            if side is not None:
+                changed.append(side.name)
     return changed
 
 
