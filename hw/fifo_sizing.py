@@ -242,9 +242,9 @@ def size_fifos(model, build_dir: str | Path, part: str, clock_ns: float, setting
         if apply_to is None:
             return sizer.record(chosen, styles, 1.0, None, None, "not run")
         full, hdl = apply_to
-        same_fifos(sizer.insts, full)
+        full_insts = same_fifos(sizer.insts, full)  # before any depth is given to them
         set_depths(full, hdl, chosen, part, clock_ns, styles)
-        return sizer.record(chosen, styles, 1.0, None, None, "not run", on=full)
+        return sizer.record(chosen, styles, 1.0, None, None, "not run", on=(full, full_insts))
     sizer.room_run()
     factor, slower = sizer.full_speed_factor()
     chosen = sizer.depths(factor)
@@ -252,8 +252,8 @@ def size_fifos(model, build_dir: str | Path, part: str, clock_ns: float, setting
         chosen = sizer.straight_chains_at_finn_depth(factor, chosen)
     deadlock = sizer.deadlock_factor(slower)
     finn = sizer.finn_depths_run() if settings.search else "not run"
-    sizer.uram = uram
-    styles = sizer.prove(chosen)
+    styles = chosen_styles(sizer.styles, chosen, uram)
+    sizer.prove(chosen, styles)
     return sizer.record(chosen, styles, factor, slower, deadlock, finn)
 
 
@@ -294,7 +294,6 @@ class FifoSizer:
         self.budget: int | None = None
         self.pace = 0.0
         self.backlog: list[dict] = []  #: RATE: the FIFOs a too-fast paced run overfilled, and their consumers
-        self.uram = True  #: the part has UltraRAM (size_fifos sets it)
         self.window: dict = {}  #: RATE: window FIFOs, their share of the paced occupancy, whether it was moved
 
     def attempt(self, depths: dict[str, int] | None, what: str, budget: int | None = None, pace: float = 0.0,
@@ -307,7 +306,7 @@ class FifoSizer:
         ends = stats["frame_end"][0]
         run = {"what": what, "outcome": outcome, "cycles": stats["cycles"], "wall_s": stats["wall_s"],
                "interval": ends[-1] - ends[-2] if len(ends) > 1 else None,
-               "bits": sum(depths[n] * self.insts[n].get_instream_width_padded() for n in depths) if depths else None}
+               "bits": self.bits(depths, depths) if depths else None}
         self.say(f"fifo sizing, {what}: {outcome} after {run['cycles']} cycles ({run['wall_s']:.0f} s)")
         return run | {"probe": stats["probe"]}
 
@@ -453,9 +452,8 @@ class FifoSizer:
         self.runs.append(run)
         return run["outcome"]
 
-    def prove(self, chosen: dict[str, int]) -> dict[str, str]:
-        """Step 4: generate the chosen depths and stream the uncapped design under stalls; returns the RAM styles."""
-        styles = chosen_styles(self.styles, chosen, self.uram)
+    def prove(self, chosen: dict[str, int], styles: dict[str, str]) -> None:
+        """Step 4: generate the chosen depths in their RAM styles and stream the uncapped design under stalls."""
         set_depths(self.model, self.folder.hdl, chosen, self.part, self.clock_ns, styles)
         acc = Accelerator(self.folder.path, model=self.model, cache=self.cache, log=self.log)
         seed = self.settings.seed
@@ -468,13 +466,12 @@ class FifoSizer:
             if stats.get("error"):
                 raise SizingError(f"{self.folder.path}: the sized design stalled under stalls {s_in}/{s_out} after "
                                   f"{stats['cycles']} cycles (outputs taken {stats['taken']})")
-        return styles
 
-    def record(self, chosen, styles, factor, slower, deadlock, finn_outcome: str, on=None) -> dict:
-        """fifo_sizing.json: per FIFO its place, occupancy, depth and FINN's cost; totals; every run. `on`: describe
-        the FIFOs of that graph instead (the full tile whose FIFOs got the depths of this band's sizing)."""
-        model = self.model if on is None else on
-        insts = self.insts if on is None else same_fifos(self.insts, on)
+    def record(self, chosen, styles, factor, slower, deadlock, finn_outcome: str, on: tuple | None = None) -> dict:
+        """fifo_sizing.json: per FIFO its place, occupancy, depth and FINN's cost; totals; every run. `on`: (graph,
+        its FIFO instances by name from same_fifos) to describe instead (the full tile whose FIFOs got the depths of
+        this band's sizing)."""
+        model, insts = on or (self.model, self.insts)
         branch = branch_fifos(model)
         rows = []
         for n, inst in insts.items():

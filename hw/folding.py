@@ -222,7 +222,7 @@ def _simd_choices(model, node, mw: int, wbits: int, mvau_wwidth_max: int, defaul
     `mvau_wwidth_max`, and a whole ratio to what its producer emits a beat."""
     feed = _feed(model, node, default_feed)
     return [d for d in range(1, mw + 1) if mw % d == 0 and (d < mw or mw == 1) and d * wbits <= mvau_wwidth_max
-            and not (d % feed and feed % d)]
+            and _whole(d, feed)]
 
 
 def pack_dsp_lanes(model, part: str, mvau_wwidth_max: int) -> list[str]:
