@@ -195,3 +195,31 @@ def test_ship_writes_weights_card_and_readme(tiny_checkpoint, real_cd, tmp_path,
     one_error_line(capsys, ["ship", "--checkpoint", str(tmp_path / "nope.pt"), "--name", "x", "--out", str(out)],
                    "nope.pt: checkpoint not found")
     assert sorted(p.name for p in out.iterdir()) == ["README.md", "tiny.json", "tiny.pt"]  # nothing half-written
+
+
+def test_ship_card_names_the_checkpoint_a_fine_tune_started_from(tiny_checkpoint, real_cd, tmp_path):
+    import hashlib
+
+    import torch
+
+    from frd_q.train.checkpoint import load_checkpoint, save_checkpoint
+
+    ckpt = load_checkpoint(tiny_checkpoint)
+    ckpt["config"]["train"]["init_from"] = str(tiny_checkpoint)  # as a stage-2 run of train.init_from stores it
+    tuned = tmp_path / "run" / "best.pt"
+    tuned.parent.mkdir()
+    save_checkpoint(tuned, {k: v for k, v in ckpt.items() if k not in ("format", "version", "frd_q")})
+    lst = tmp_path / "l.txt"
+    lst.write_text("DSIFN-CD/1_1\n")
+    sources = tmp_path / "s.yaml"
+    sources.write_text(f"- {{root: {real_cd}, list: {lst}}}\n")
+    out = tmp_path / "ckpts"
+    assert main(["ship", "--checkpoint", str(tuned), "--name", "tuned", "--out", str(out),
+                 "--sources", str(sources)]) == 0
+    start = json.loads((out / "tuned.json").read_text())["init_from"]
+    assert start == {"checkpoint": str(tiny_checkpoint), "name": ckpt["config"]["name"], "step": ckpt["step"],
+                     "sha256": hashlib.sha256(tiny_checkpoint.read_bytes()).hexdigest()}
+    assert f"- fine-tuned from `{tiny_checkpoint}` (run {ckpt['config']['name']}, step {ckpt['step']}" in \
+        (out / "README.md").read_text()
+    assert torch.equal(load_checkpoint(out / "tuned.pt")["model"][next(iter(ckpt["model"]))],
+                       next(iter(ckpt["model"].values())))

@@ -63,11 +63,26 @@ def ship(checkpoint: str | Path, name: str, out_dir: str | Path = "checkpoints",
         "distilled_from": None if teacher is None else {
             "teacher": teacher, "sha256": sha256(teacher) if Path(teacher).is_file() else None,
             "losses": cfg.distill.weights()},
+        "init_from": _init_from(cfg.train.init_from),
         "config": to_dict(cfg),
     }
     write_json(out / f"{name}.json", card)
     write_text(out / "README.md", cards_markdown(out))
     return card
+
+
+def _init_from(path: str | None) -> dict | None:
+    """What a fine-tune started from: the checkpoint, its sha256, run name and step (None when it trained from
+    scratch; only the path when that file is gone)."""
+    from frd_q.train.checkpoint import load_checkpoint
+
+    if not path:
+        return None
+    if not Path(path).is_file():
+        return {"checkpoint": path, "sha256": None, "name": None, "step": None}
+    start = load_checkpoint(path)
+    return {"checkpoint": path, "sha256": sha256(path), "name": start.get("config", {}).get("name"),
+            "step": start.get("step")}
 
 
 def _card_section(card: dict) -> list[str]:
@@ -82,6 +97,10 @@ def _card_section(card: dict) -> list[str]:
              f"chosen on the val split (dataset-mean F1 {c['val'].get('f1_mean', float('nan')):.3f})",
              f"- decision: change = logit > {c['threshold']:g} (chosen on the val split)",
              f"- made by `{c['command']}`"]
+    if c.get("init_from"):
+        i = c["init_from"]
+        lines.append(f"- fine-tuned from `{i['checkpoint']}` (run {i['name'] or '?'}, step {i['step'] or '?'}, sha256 "
+                     f"`{(i['sha256'] or '?')[:16]}…`); the steps and wall time above are this stage's")
     if c.get("distilled_from"):
         d = c["distilled_from"]
         losses = ", ".join(f"{k} {v:g}" for k, v in d["losses"].items())

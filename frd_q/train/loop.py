@@ -181,6 +181,20 @@ def step_loss(net, loss_fn, teacher, distiller, a, b, label, valid, step: int) -
     return loss + d_loss, terms
 
 
+def init_weights(model, cfg: Config) -> None:
+    """A fine-tune's start: the weights of `cfg.train.init_from`, whose stored model config must equal `cfg.model`
+    (optimizer, schedule, distiller and step start afresh; a resumed run reads its own last.pt instead)."""
+    path = cfg.train.init_from
+    ckpt = load_checkpoint(path)
+    stored = ckpt.get("config", {}).get("model")
+    if stored != to_dict(cfg.model):
+        diff = sorted(k for k in set(stored or {}) | set(to_dict(cfg.model))
+                      if (stored or {}).get(k) != to_dict(cfg.model).get(k))
+        raise CheckpointError(f"{path}: train.init_from needs the same model config (differs in model."
+                              f"{', model.'.join(diff) or '?'})")
+    load_weights(model, ckpt, path)
+
+
 def param_groups(params: list[torch.nn.Parameter], weight_decay: float, decay_1d: bool) -> list[dict]:
     """AdamW groups: matrices and kernels decay; 1-D and scalar parameters (norm weights, biases, learned quantizer
     scales) decay only when `decay_1d`. Both groups always exist, so optimizer states stay loadable."""
@@ -210,6 +224,8 @@ def train(cfg: Config, resume: bool = False, overwrite: bool = False, stop_after
             raise CheckpointError(f"{last}: was written by a different config; resume needs the same config")
         # before the optimizer exists: Brevitas replaces its scale Parameters on load_state_dict
         load_weights(model, ckpt, last)
+    elif cfg.train.init_from:
+        init_weights(model, cfg)
     model.to(device)
     teacher, distiller = load_teacher(cfg, model, device) if cfg.distill.active else (None, None)
     if distiller is not None and ckpt is not None:

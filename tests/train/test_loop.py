@@ -82,6 +82,33 @@ def test_existing_run_needs_resume_or_overwrite_and_same_config(tmp_path, real_c
     train(config_from_dict(raw), overwrite=True, progress=False)
 
 
+def test_init_from_starts_from_the_checkpoint_weights_with_a_fresh_schedule(tmp_path, real_cd):
+    from frd_q.models import build_model
+
+    (tmp_path / "a").mkdir()
+    (tmp_path / "b").mkdir()
+    train(config_from_dict(tiny_config(tmp_path / "a", real_cd, steps=2, val_every=2)), progress=False)
+    start = tmp_path / "a" / "runs" / "tiny" / "last.pt"
+    # lr 0: the learned parameters stay where the fine-tune started (BatchNorm running statistics still move)
+    raw = tiny_config(tmp_path / "b", real_cd, steps=2, val_every=2, init_from=str(start), lr=0.0)
+    ft = config_from_dict(raw)
+    train(ft, progress=False)
+    learned = [k for k, _ in build_model(ft.model).named_parameters()]
+    before, tuned = load_checkpoint(start), load_checkpoint(tmp_path / "b" / "runs" / "tiny" / "last.pt")
+    assert all(torch.equal(before["model"][k], tuned["model"][k]) for k in learned)
+    torch.manual_seed(ft.train.seed)
+    seeded = build_model(ft.model).state_dict()  # what the run would have started from without init_from
+    assert not all(torch.equal(seeded[k], tuned["model"][k]) for k in learned)
+    assert tuned["step"] == 2 and tuned["scheduler"]["last_epoch"] == 2  # its own schedule, counted from 0
+    raw["model"]["widths"] = [8, 8]
+    with pytest.raises(CheckpointError, match=r"last.pt: train.init_from needs the same model config .*widths"):
+        train(config_from_dict(raw), overwrite=True, progress=False)
+    raw["model"]["widths"] = [8, 16]
+    raw["train"]["init_from"] = str(tmp_path / "missing.pt")
+    with pytest.raises(CheckpointError, match="missing.pt: checkpoint not found"):
+        train(config_from_dict(raw), overwrite=True, progress=False)
+
+
 def test_teacher_trains_through_the_same_loop(tmp_path, real_cd):
     cfg = config_from_dict(tiny_config(tmp_path, real_cd, arch="teacher", steps=2, val_every=2))
     train(cfg, progress=False)
