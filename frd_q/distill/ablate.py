@@ -119,7 +119,8 @@ def _settings(cfg: AblationConfig, run: Run, teacher_sha: str | None) -> dict:
 
 
 def read_record(cfg: AblationConfig, run: Run, teacher_sha: str | None) -> dict | None:
-    """The committed record of `run`, None if there is none; one error if it was made under other settings."""
+    """The committed record of `run`, None if there is none; one error if it was made under other settings.
+    `teacher_sha` None (`--table` where the teacher file is absent) leaves the record's teacher unchecked."""
     if cfg.records is None:
         return None
     path = Path(cfg.records) / f"{run.name}.json"
@@ -132,7 +133,7 @@ def read_record(cfg: AblationConfig, run: Run, teacher_sha: str | None) -> dict 
     except (ValueError, KeyError, TypeError) as e:
         raise ConfigError(f"{path}: not an ablation record ({e.__class__.__name__}: {e})") from None
     want = _settings(cfg, run, teacher_sha)
-    diff = sorted(k for k in want if made.get(k) != want[k])
+    diff = sorted(k for k in want if made.get(k) != want[k] and not (k == "teacher_sha256" and teacher_sha is None))
     if diff:
         raise ConfigError(f"{path}: made with other settings ({diff[0]}: {made.get(diff[0])!r}, the config "
                           f"now: {want[diff[0]]!r}); delete it to train the run again")
@@ -228,6 +229,8 @@ def run_ablation(cfg: AblationConfig, progress: bool = True, log=print, shard: t
     teacher = ensure_teacher(cfg.teacher, cfg.teacher_config, cfg.teacher_steps, progress) if not table_only \
         else Path(cfg.teacher)
     teacher_sha = sha256(teacher) if teacher.is_file() else None
+    if teacher_sha is None:
+        log(f"ablate: {teacher} is absent: the records' teacher (sha256) is not checked")
     records: dict[str, dict] = {}
     pairs = None
     for k, run in enumerate(runs):

@@ -92,6 +92,26 @@ def test_records_resume_an_ablation_on_a_machine_without_its_runs(ablation_yaml,
     assert "none_s0.json" in err and "steps: 2" in err and "delete it" in err
 
 
+def test_table_without_the_teacher_file_reads_the_records_and_another_teacher_is_refused(ablation_yaml, tmp_path,
+                                                                                         capsys):
+    """A fresh clone has the committed records but maybe not the teacher they were distilled from: `--table` still
+    tabulates (and says the teacher is unchecked); a different teacher file under that name is one error."""
+    import shutil
+
+    assert main(["ablate", "--config", str(ablation_yaml), "--no-progress"]) == 0
+    first = (tmp_path / "records" / "ablation.md").read_text()
+    shutil.rmtree(tmp_path / "abl")
+    teacher = tmp_path / "runs" / "teacher" / "last.pt"
+    teacher.rename(tmp_path / "teacher.pt")
+    capsys.readouterr()
+    assert main(["ablate", "--config", str(ablation_yaml), "--table"]) == 0
+    assert "is absent: the records' teacher (sha256) is not checked" in capsys.readouterr().out
+    assert (tmp_path / "records" / "ablation.md").read_text() == first
+    teacher.write_bytes((tmp_path / "teacher.pt").read_bytes() + b"\0")  # another file under the teacher's name
+    assert main(["ablate", "--config", str(ablation_yaml), "--table"]) == 2
+    assert "teacher_sha256" in capsys.readouterr().err
+
+
 def test_a_run_claimed_by_a_live_worker_is_left_to_it(ablation_yaml, tmp_path, capsys):
     """Two workers share runs through claim files: one held by a live process is skipped, a stale one is taken."""
     import os
