@@ -1,9 +1,11 @@
 #!/usr/bin/env bash
 # The main job on the bundled real data, sized for a 2-core CPU (about 15 minutes there, see README.md):
-#  1. the shipped models (checkpoints/: float teacher, undistilled W4A4 student, FRD-distilled W4A4 student)
-#     evaluated on the test split (configs/splits/test.yaml, docs/training.md), and a change map + overlay of a
+#  1. the shipped models (checkpoints/: float teacher, undistilled W4A4 student, FRD-distilled W4A4 student, the
+#     three-level FRD student for the Pynq-Z1) evaluated on the test split (configs/splits/test.yaml, docs/training.md), and a change map + overlay of a
 #     held-out LEVIR-CD tile from the shipped FRD student;
-#  2. a short FRD student distilled here from the shipped teacher (BFDD + CCRD, docs/frd.md), evaluated the same way;
+#  2. a short FRD student made here the way the shipped one is made (configs/student_w4a4_frd.yaml, 300 of its 1500
+#     steps): the shipped undistilled student fine-tuned with BFDD + CCRD from the shipped teacher (docs/frd.md),
+#     evaluated the same way;
 #  3. that student compiled by the FINN flow for a ZCU104 (estimates and generated RTL under build/demo_ZCU104),
 #     its hardware graph checked bit-exact against PyTorch on real tiles, and the tile run through the deployed
 #     integer graph.
@@ -15,7 +17,7 @@ test_split=(--sources configs/splits/test.yaml)
 tile=(--a ../shared/data/real_cd/LEVIR-CD/A/val_27_0000_0256.png --b ../shared/data/real_cd/LEVIR-CD/B/val_27_0000_0256.png)
 mkdir -p runs/demo
 
-for name in teacher student_w4a4 student_w4a4_frd; do
+for name in teacher student_w4a4 student_w4a4_frd student_w4a4_frd_pynq; do
   echo; echo "== shipped $name (checkpoints/$name.pt), test split"
   $frd evaluate --checkpoint checkpoints/$name.pt "${test_split[@]}" --json runs/demo/$name.eval.json
 done
@@ -23,7 +25,8 @@ echo
 $frd predict --checkpoint checkpoints/student_w4a4_frd.pt "${tile[@]}" \
   --out runs/demo/val_27_mask.png --overlay runs/demo/val_27_overlay.png
 
-echo; echo "== a short FRD student distilled from the shipped teacher (300 steps, ~6 min here)"
+echo; echo "== a short FRD student: the shipped undistilled student fine-tuned for 300 steps with BFDD + CCRD from the" \
+  "shipped teacher (~8 min here)"
 $frd train --config configs/student_w4a4_frd.yaml --overwrite --no-progress --set name=demo_student_frd \
   --set train.steps=300 --set train.val_every=150 --set train.log_every=50
 echo; echo "== that student, test split"

@@ -1,9 +1,14 @@
 #!/usr/bin/env bash
-# Trains the three shipped models on this 2-core CPU and ships them to checkpoints/ (checkpoints/README.md):
+# Trains the four shipped models on this 2-core CPU and ships them to checkpoints/ (checkpoints/README.md):
 #   nohup bash scripts/train_shipped.sh > runs/train_shipped.log 2>&1 &
-# The float teacher and the undistilled W4A4 student train side by side (one thread each, which gives more steps
-# per second in total than one run on two threads here), then the FRD student distils from the shipped teacher.
-# Every run resumes from runs/<name>/last.pt when there is one, so a killed session continues where it stopped.
+# Two stages each for the teacher and the Pynq-Z1 student; runs pair up on one thread each (more steps per second
+# in total than one run on two threads here):
+#   1. float teacher (configs/teacher.yaml) | undistilled W4A4 student (configs/student_w4a4.yaml)
+#   2. teacher fine-tune (configs/teacher_ft128.yaml, from 1) | three-level Pynq-Z1 student (configs/
+#      student_w4a4_frd_pynq.yaml, distilled from the teacher of 1); then the teacher of 2 and the student of 1 ship
+#   3. FRD fine-tune of the shipped student (configs/student_w4a4_frd.yaml) | the Pynq student's FRD fine-tune
+#      (configs/student_w4a4_frd_pynq_ft.yaml), both distilled from the shipped teacher; then the Pynq student's
+#      second fine-tune (configs/student_w4a4_frd_pynq_ft2.yaml) alone; both ship.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 frd=.venv/bin/frd-q
@@ -16,8 +21,22 @@ train() {  # config
   OMP_NUM_THREADS=1 $frd train --config "$1" "${resume[@]}" --no-progress > "runs/$name.log" 2>&1
 }
 
-train configs/teacher.yaml & train configs/student_w4a4.yaml & wait
-$frd ship --checkpoint runs/teacher/best.pt --name teacher --command "bash scripts/train_shipped.sh"
-$frd ship --checkpoint runs/student_w4a4/best.pt --name student_w4a4 --command "bash scripts/train_shipped.sh"
-train configs/student_w4a4_frd.yaml
-$frd ship --checkpoint runs/student_w4a4_frd/best.pt --name student_w4a4_frd --command "bash scripts/train_shipped.sh"
+pair() {  # two configs side by side; stops the script if either run fails
+  local one two
+  train "$1" & one=$!
+  train "$2" & two=$!
+  wait "$one" && wait "$two"
+}
+
+ship() {  # run name, shipped name
+  $frd ship --checkpoint "runs/$1/best.pt" --name "$2" --command "bash scripts/train_shipped.sh"
+}
+
+pair configs/teacher.yaml configs/student_w4a4.yaml
+pair configs/teacher_ft128.yaml configs/student_w4a4_frd_pynq.yaml
+ship teacher_ft128 teacher
+ship student_w4a4 student_w4a4
+pair configs/student_w4a4_frd.yaml configs/student_w4a4_frd_pynq_ft.yaml
+train configs/student_w4a4_frd_pynq_ft2.yaml
+ship student_w4a4_frd student_w4a4_frd
+ship student_w4a4_frd_pynq_ft2 student_w4a4_frd_pynq
