@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Trains the four shipped models on this 2-core CPU and ships them to checkpoints/ (checkpoints/README.md):
 #   nohup bash scripts/train_shipped.sh > runs/train_shipped.log 2>&1 &
-# Two stages each for the teacher and the Pynq-Z1 student; runs pair up on one thread each (more steps per second
-# in total than one run on two threads here):
+# Two stages for the teacher, three for the Pynq-Z1 student; runs pair up on one thread each (more steps per
+# second in total than one run on two threads here):
 #   1. float teacher (configs/teacher.yaml) | undistilled W4A4 student (configs/student_w4a4.yaml)
 #   2. teacher fine-tune (configs/teacher_ft128.yaml, from 1) | three-level Pynq-Z1 student (configs/
 #      student_w4a4_frd_pynq.yaml, distilled from the teacher of 1); then the teacher of 2 and the student of 1 ship

@@ -186,12 +186,11 @@ def init_weights(model, cfg: Config) -> None:
     (optimizer, schedule, distiller and step start afresh; a resumed run reads its own last.pt instead)."""
     path = cfg.train.init_from
     ckpt = load_checkpoint(path)
-    stored = ckpt.get("config", {}).get("model")
-    if stored != to_dict(cfg.model):
-        diff = sorted(k for k in set(stored or {}) | set(to_dict(cfg.model))
-                      if (stored or {}).get(k) != to_dict(cfg.model).get(k))
+    stored, wanted = ckpt.get("config", {}).get("model") or {}, to_dict(cfg.model)
+    diff = sorted(k for k in set(stored) | set(wanted) if stored.get(k) != wanted.get(k))
+    if diff:
         raise CheckpointError(f"{path}: train.init_from needs the same model config (differs in model."
-                              f"{', model.'.join(diff) or '?'})")
+                              f"{', model.'.join(diff)})")
     load_weights(model, ckpt, path)
 
 
