@@ -22,6 +22,15 @@ def one_error_line(capsys, argv, match):
     return err[0]
 
 
+def sources_file(tmp_path, real_cd, *pairs):
+    """A sources YAML (as configs/splits/test.yaml) naming `pairs` of the shared real_cd root."""
+    lst = tmp_path / "l.txt"
+    lst.write_text("".join(f"{p}\n" for p in pairs))
+    sources = tmp_path / "s.yaml"
+    sources.write_text(f"- {{root: {real_cd}, list: {lst}}}\n")
+    return sources
+
+
 def test_evaluate_prints_table_and_writes_exact_json_keys(tiny_checkpoint, real_cd, tmp_path, capsys):
     out = tmp_path / "m.json"
     assert main(["evaluate", "--checkpoint", str(tiny_checkpoint), "--data", str(real_cd / "DSIFN-CD"),
@@ -52,10 +61,7 @@ def test_evaluate_uses_the_checkpoints_threshold_and_split_sources(tiny_checkpoi
     ckpt["metrics"]["threshold"] = 1e9  # nothing is above it: no change anywhere
     high = tmp_path / "high.pt"
     torch.save(ckpt, high)
-    lst = tmp_path / "l.txt"
-    lst.write_text("DSIFN-CD/1_1\n")
-    sources = tmp_path / "s.yaml"
-    sources.write_text(f"- {{root: {real_cd}, list: {lst}}}\n")
+    sources = sources_file(tmp_path, real_cd, "DSIFN-CD/1_1")
     out = tmp_path / "m.json"
     assert main(["evaluate", "--checkpoint", str(high), "--sources", str(sources), "--json", str(out)]) == 0
     assert "change = logit > 1e+09" in capsys.readouterr().out
@@ -175,10 +181,7 @@ def test_ship_writes_weights_card_and_readme(tiny_checkpoint, real_cd, tmp_path,
 
     from frd_q.train.checkpoint import load_checkpoint
 
-    lst = tmp_path / "l.txt"
-    lst.write_text("DSIFN-CD/1_1\nOSCD_RGB/rennes\n")
-    sources = tmp_path / "s.yaml"
-    sources.write_text(f"- {{root: {real_cd}, list: {lst}}}\n")
+    sources = sources_file(tmp_path, real_cd, "DSIFN-CD/1_1", "OSCD_RGB/rennes")
     out = tmp_path / "ckpts"
     assert main(["ship", "--checkpoint", str(tiny_checkpoint), "--name", "tiny", "--out", str(out),
                  "--sources", str(sources)]) == 0
@@ -209,10 +212,7 @@ def test_ship_card_names_the_checkpoint_a_fine_tune_started_from(tiny_checkpoint
     tuned = tmp_path / "run" / "best.pt"
     tuned.parent.mkdir()
     save_checkpoint(tuned, {k: v for k, v in ckpt.items() if k not in ("format", "version", "frd_q")})
-    lst = tmp_path / "l.txt"
-    lst.write_text("DSIFN-CD/1_1\n")
-    sources = tmp_path / "s.yaml"
-    sources.write_text(f"- {{root: {real_cd}, list: {lst}}}\n")
+    sources = sources_file(tmp_path, real_cd, "DSIFN-CD/1_1")
     out = tmp_path / "ckpts"
     assert main(["ship", "--checkpoint", str(tuned), "--name", "tuned", "--out", str(out),
                  "--sources", str(sources)]) == 0
