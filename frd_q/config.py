@@ -131,6 +131,7 @@ class TrainConfig:
     channels_last: bool = False  #: NHWC memory format for model and batches (with bf16: 1.15x more on this CPU)
     out_dir: str = "runs"  #: checkpoints and logs go to <out_dir>/<name>/
     init_from: str | None = None  #: start from this checkpoint's weights (same model config; new optimizer, schedule)
+    ema: float = 0.0  #: decay of an exponential moving average of the weights, validated and saved (0: off)
 
 
 @dataclass
@@ -158,6 +159,7 @@ class Config:
             (t.steps > 0 and t.batch_size > 0 and t.val_every > 0 and t.log_every > 0, "train.steps/batch_size/val_every/log_every must be > 0"),
             (not self.distill.active or self.distill.teacher, "distill: loss weights are set but distill.teacher is not"),
             (min(getattr(self.distill, n) for n in DISTILL_TERMS) >= 0, "distill: loss weights must be >= 0"),
+            (0.0 <= t.ema < 1.0, f"train.ema={t.ema} (a decay in [0, 1); 0 turns the average off)"),
             (self.distill.pixels >= 2, f"distill.pixels={self.distill.pixels} (at least 2)"),
         ]
         for ok, what in checks:

@@ -200,7 +200,7 @@ def test_ship_writes_weights_card_and_readme(tiny_checkpoint, real_cd, tmp_path,
     assert sorted(p.name for p in out.iterdir()) == ["README.md", "tiny.json", "tiny.pt"]  # nothing half-written
 
 
-def test_ship_card_names_the_checkpoint_a_fine_tune_started_from(tiny_checkpoint, real_cd, tmp_path):
+def test_ship_card_names_the_checkpoint_a_fine_tune_started_from_and_a_weight_average(tiny_checkpoint, real_cd, tmp_path):
     import hashlib
 
     import torch
@@ -209,6 +209,8 @@ def test_ship_card_names_the_checkpoint_a_fine_tune_started_from(tiny_checkpoint
 
     ckpt = load_checkpoint(tiny_checkpoint)
     ckpt["config"]["train"]["init_from"] = str(tiny_checkpoint)  # as a stage-2 run of train.init_from stores it
+    ckpt["config"]["train"]["ema"] = 0.5  # and an averaged run: the stepped weights beside the average
+    ckpt["train_model"] = {k: torch.zeros_like(v) for k, v in ckpt["model"].items()}
     tuned = tmp_path / "run" / "best.pt"
     tuned.parent.mkdir()
     save_checkpoint(tuned, {k: v for k, v in ckpt.items() if k not in ("format", "version", "frd_q")})
@@ -221,5 +223,7 @@ def test_ship_card_names_the_checkpoint_a_fine_tune_started_from(tiny_checkpoint
                      "sha256": hashlib.sha256(tiny_checkpoint.read_bytes()).hexdigest()}
     assert f"- fine-tuned from `{tiny_checkpoint}` (run {ckpt['config']['name']}, step {ckpt['step']}" in \
         (out / "README.md").read_text()
-    assert torch.equal(load_checkpoint(out / "tuned.pt")["model"][next(iter(ckpt["model"]))],
-                       next(iter(ckpt["model"].values())))
+    shipped = load_checkpoint(out / "tuned.pt")
+    assert torch.equal(shipped["model"][next(iter(ckpt["model"]))], next(iter(ckpt["model"].values())))
+    assert "train_model" not in shipped and "- weights: the run's exponential moving average (train.ema 0.5)" in \
+        (out / "README.md").read_text()

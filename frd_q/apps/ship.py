@@ -97,6 +97,9 @@ def _card_section(card: dict) -> list[str]:
              f"chosen on the val split (dataset-mean F1 {c['val'].get('f1_mean', float('nan')):.3f})",
              f"- decision: change = logit > {c['threshold']:g} (chosen on the val split)",
              f"- made by `{c['command']}`"]
+    if c["config"]["train"].get("ema"):
+        lines.append(f"- weights: the run's exponential moving average (train.ema {c['config']['train']['ema']:g}), "
+                     f"what validation chose")
     if c.get("init_from"):
         i = c["init_from"]
         lines.append(f"- fine-tuned from `{i['checkpoint']}` (run {i['name'] or '?'}, step {i['step'] or '?'}, sha256 "

@@ -9,12 +9,17 @@ Validation runs on full images: the micro metrics at logit > 0, `f1_mean` (F1 av
 datasets, each dataset weighing the same) and the logit threshold with the best dataset-mean F1 (`threshold`,
 `f1_mean_at_threshold`), scanned over VAL_THRESHOLDS.
 
+With `train.ema` > 0 an exponential moving average of the weights (WeightAverage) is what validation sees and
+what the checkpoints' `model` holds; the raw weights the optimizer steps are kept beside it (`train_model`) for
+--resume.
+
 Outputs in <train.out_dir>/<name>/: config.yaml, last.pt, best.pt (highest validation `f1_mean`; last.pt when there
 is no validation data), train_log.csv, val_log.csv, metrics.json.
 """
 
 from __future__ import annotations
 
+import copy
 import csv
 import math
 import time
@@ -104,6 +109,27 @@ class CsvLog:
             w.writerow(row)
 
 
+class WeightAverage:
+    """An exponential moving average of a model's weights and buffers (BatchNorm statistics included), the decay
+    ramped as min(decay, (1 + n) / (10 + n)) over the first updates n so that a run from scratch forgets its
+    random start; integer buffers are copied."""
+
+    def __init__(self, model: torch.nn.Module, decay: float, updates: int = 0):
+        self.model = copy.deepcopy(model).eval().requires_grad_(False)
+        self.decay, self.updates = decay, updates
+
+    @torch.no_grad()
+    def update(self, model: torch.nn.Module) -> None:
+        d = min(self.decay, (1 + self.updates) / (10 + self.updates))
+        current = model.state_dict()
+        for k, v in self.model.state_dict().items():
+            if v.is_floating_point():
+                v.lerp_(current[k].detach(), 1.0 - d)
+            else:
+                v.copy_(current[k])
+        self.updates += 1
+
+
 def validation_metrics(model, pairs, tile: int, device) -> dict:
     """Micro metrics at logit > 0, their dataset mean `f1_mean`, and the scanned threshold with the best
     dataset-mean F1 (`threshold`, `f1_mean_at_threshold`), from one inference pass over `pairs`."""
@@ -120,8 +146,8 @@ def validation_metrics(model, pairs, tile: int, device) -> dict:
 
 def validate_and_save(cfg: Config, run_dir: Path, model, val_pairs, device, step: int, best_f1: float,
                       extra: dict) -> tuple[dict, float]:
-    """Validate on full images, write last.pt (and best.pt when the dataset-mean F1 improved, or always without
-    validation data)."""
+    """Validate `model` (the weight average when there is one) on full images, write last.pt (and best.pt when the
+    dataset-mean F1 improved, or always without validation data)."""
     metrics = {"step": step}
     if val_pairs:
         metrics.update(validation_metrics(model, val_pairs, cfg.data.tile_size, device))
@@ -221,8 +247,10 @@ def train(cfg: Config, resume: bool = False, overwrite: bool = False, stop_after
     if ckpt is not None:
         if ckpt["config"] != to_dict(cfg):
             raise CheckpointError(f"{last}: was written by a different config; resume needs the same config")
-        # before the optimizer exists: Brevitas replaces its scale Parameters on load_state_dict
-        load_weights(model, ckpt, last)
+        # before the optimizer exists: Brevitas replaces its scale Parameters on load_state_dict. An averaged run
+        # (train.ema) stored the average as `model` and the weights the optimizer steps as `train_model`
+        stepped = {**ckpt, "model": ckpt["train_model"]} if "train_model" in ckpt else ckpt
+        load_weights(model, stepped, last)
     elif cfg.train.init_from:
         init_weights(model, cfg)
     model.to(device)
@@ -232,6 +260,11 @@ def train(cfg: Config, resume: bool = False, overwrite: bool = False, stop_after
     trained = list(model.parameters()) + (list(distiller.parameters()) if distiller is not None else [])
     if cfg.train.channels_last:
         model.to(memory_format=torch.channels_last)
+    average = None
+    if cfg.train.ema > 0:
+        average = WeightAverage(model, cfg.train.ema, ckpt["step"] if ckpt is not None else 0)
+        if ckpt is not None:
+            load_weights(average.model, ckpt, last)
     opt = torch.optim.AdamW(param_groups(trained, cfg.train.weight_decay, cfg.train.decay_1d), lr=cfg.train.lr)
     sched = torch.optim.lr_scheduler.LambdaLR(opt, lambda s: lr_factor(s, cfg))
     loss_fn = ChangeLoss(cfg.loss, pos_weight)
@@ -267,6 +300,8 @@ def train(cfg: Config, resume: bool = False, overwrite: bool = False, stop_after
         loss.backward()
         opt.step()
         sched.step()
+        if average is not None:
+            average.update(model)
         done = step + 1
         bar.set_postfix(loss=f"{loss.item():.4f}", lr=f"{sched.get_last_lr()[0]:.2e}",
                         **{k.removeprefix("distill_"): f"{v.item():.3f}" for k, v in terms.items()
@@ -279,7 +314,10 @@ def train(cfg: Config, resume: bool = False, overwrite: bool = False, stop_after
                 extra = {"pos_weight": pos_weight, "optimizer": opt.state_dict(), "scheduler": sched.state_dict()}
                 if distiller is not None:
                     extra["distiller"] = distiller.state_dict()
-                metrics, best_f1 = validate_and_save(cfg, run_dir, model, val_pairs, device, done, best_f1, extra)
+                shown = model
+                if average is not None:
+                    extra["train_model"], shown = model.state_dict(), average.model
+                metrics, best_f1 = validate_and_save(cfg, run_dir, shown, val_pairs, device, done, best_f1, extra)
                 if val_pairs:
                     val_log.write({"step": done, **metrics})
                     bar.write(f"step {done}: val f1={metrics['f1']:.4f} dataset-mean f1={metrics['f1_mean']:.4f} "

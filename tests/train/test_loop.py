@@ -191,3 +191,49 @@ def test_bf16_channels_last_teacher_trains_and_validates_in_float(tmp_path, real
     ckpt = load_checkpoint(tmp_path / "runs" / "tiny" / "last.pt")
     assert all(v.dtype == torch.float32 for v in ckpt["model"].values() if v.is_floating_point())
     assert 0.0 <= metrics["f1_mean"] <= 1.0 and ckpt["config"]["train"]["precision"] == "bf16"
+
+
+def test_weight_average_follows_the_ramped_decay():
+    from frd_q.train.loop import WeightAverage
+
+    net = torch.nn.Sequential(torch.nn.Linear(2, 1), torch.nn.BatchNorm1d(1))
+    with torch.no_grad():
+        net[0].weight.fill_(1.0)
+    avg = WeightAverage(net, decay=0.9)
+    expected = 1.0
+    for n, target in enumerate([3.0, 3.0, 5.0, -1.0] + [2.0] * 30):
+        with torch.no_grad():
+            net[0].weight.fill_(target)
+        net[1].num_batches_tracked.fill_(n + 7)
+        avg.update(net)
+        d = min(0.9, (1 + n) / (10 + n))
+        expected = d * expected + (1 - d) * target
+    assert torch.allclose(avg.model[0].weight, torch.full((1, 2), expected))
+    assert abs(expected - 2.0) < 0.2 and int(avg.model[1].num_batches_tracked) == 40  # integers copied
+    assert not avg.model[0].weight.requires_grad and avg.updates == 34
+
+
+@pytest.mark.parametrize("arch", ["teacher", "student"])
+def test_ema_run_validates_and_keeps_the_average_and_resumes_exactly(tmp_path, real_cd, arch):
+    from frd_q.train.checkpoint import load_model
+    from frd_q.train.loop import validation_metrics
+
+    (tmp_path / "a").mkdir()
+    (tmp_path / "b").mkdir()
+    whole = config_from_dict(tiny_config(tmp_path / "a", real_cd, arch=arch, steps=4, val_every=2, ema=0.5))
+    metrics = train(whole, progress=False)
+    ckpt = load_checkpoint(tmp_path / "a" / "runs" / "tiny" / "last.pt")
+    differs = [k for k, v in ckpt["model"].items() if v.is_floating_point() and not torch.equal(v, ckpt["train_model"][k])]
+    assert differs  # the average is not the stepped weights
+    model, cfg, _ = load_model(tmp_path / "a" / "runs" / "tiny" / "last.pt")  # loads the average
+    val = load_pairs(scan_sources(cfg.data.val))
+    assert validation_metrics(model, val, 256, "cpu")["f1_mean"] == metrics["f1_mean"]  # what was validated
+    parted = config_from_dict(tiny_config(tmp_path / "b", real_cd, arch=arch, steps=4, val_every=2, ema=0.5))
+    train(parted, stop_after=2, progress=False)
+    train(parted, resume=True, progress=False)
+    resumed = load_checkpoint(tmp_path / "b" / "runs" / "tiny" / "last.pt")
+    for part in ("model", "train_model"):
+        for k, v in ckpt[part].items():
+            assert torch.equal(v, resumed[part][k]), (part, k)
+    with pytest.raises(ConfigError, match=r"train.ema=1.0"):
+        config_from_dict(tiny_config(tmp_path, real_cd, ema=1.0)).validate("x.yaml")
