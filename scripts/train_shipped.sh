@@ -1,14 +1,14 @@
 #!/usr/bin/env bash
 # Trains the four shipped models on this 2-core CPU and ships them to checkpoints/ (checkpoints/README.md):
 #   nohup bash scripts/train_shipped.sh > runs/train_shipped.log 2>&1 &
-# Two stages for the teacher, three for the Pynq-Z1 student; runs pair up on one thread each (more steps per
+# Two stages for the teacher, four for the Pynq-Z1 student; runs pair up on one thread each (more steps per
 # second in total than one run on two threads here):
 #   1. float teacher (configs/teacher.yaml) | undistilled W4A4 student (configs/student_w4a4.yaml)
 #   2. teacher fine-tune (configs/teacher_ft128.yaml, from 1) | three-level Pynq-Z1 student (configs/
 #      student_w4a4_frd_pynq.yaml, distilled from the teacher of 1); then the teacher of 2 and the student of 1 ship
 #   3. FRD fine-tune of the shipped student (configs/student_w4a4_frd.yaml) | the Pynq student's FRD fine-tune
-#      (configs/student_w4a4_frd_pynq_ft.yaml), both distilled from the shipped teacher; then the Pynq student's
-#      second fine-tune (configs/student_w4a4_frd_pynq_ft2.yaml) alone; both ship.
+#      (configs/student_w4a4_frd_pynq_ft.yaml), both distilled from the shipped teacher; the FRD student ships;
+#      then the Pynq student's stages 3 and 4 (configs/student_w4a4_frd_pynq_ft2.yaml, ..._ft3.yaml) alone; 4 ships.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 frd=.venv/bin/frd-q
@@ -37,6 +37,7 @@ pair configs/teacher_ft128.yaml configs/student_w4a4_frd_pynq.yaml
 ship teacher_ft128 teacher
 ship student_w4a4 student_w4a4
 pair configs/student_w4a4_frd.yaml configs/student_w4a4_frd_pynq_ft.yaml
-train configs/student_w4a4_frd_pynq_ft2.yaml
 ship student_w4a4_frd student_w4a4_frd
-ship student_w4a4_frd_pynq_ft2 student_w4a4_frd_pynq
+train configs/student_w4a4_frd_pynq_ft2.yaml
+train configs/student_w4a4_frd_pynq_ft3.yaml
+ship student_w4a4_frd_pynq_ft3 student_w4a4_frd_pynq
