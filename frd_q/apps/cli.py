@@ -162,6 +162,14 @@ def cmd_ship(args) -> None:
           f"(change = logit > {card['threshold']:g}); card in {args.out}/README.md")
 
 
+def cmd_soup(args) -> None:
+    from frd_q.train.soup import greedy_soup
+
+    out = greedy_soup(args.checkpoint, args.name, args.out_dir, resolve_device(args.device))
+    print(f"next: frd-q evaluate --checkpoint {out} --sources configs/splits/val.yaml, "
+          f"or frd-q ship --checkpoint {out}")
+
+
 def cmd_ablate(args) -> None:
     from frd_q.distill.ablate import load_ablation, parse_shard, run_ablation
 
@@ -391,6 +399,13 @@ def build_parser() -> argparse.ArgumentParser:
     sh.add_argument("--sources", default="configs/splits/test.yaml", help="the test split's sources")
     sh.add_argument("--command", default=None, help="the command that trained it, for the card")
     sh.set_defaults(func=cmd_ship)
+
+    so = sub.add_parser("soup", help="average the weights of checkpoints of one model, greedily chosen on val")
+    so.add_argument("--checkpoint", nargs="+", required=True, help="two or more checkpoints of the same model")
+    so.add_argument("--name", required=True, help="run name: writes <out-dir>/<name>/best.pt")
+    so.add_argument("--out-dir", default="runs")
+    so.add_argument("--device", default="auto", help="auto (cuda if present), cpu, cuda or cuda:N")
+    so.set_defaults(func=cmd_soup)
 
     ab = sub.add_parser("ablate", help="train one student per distillation variant and seed, tabulate F1/IoU")
     ab.add_argument("--config", required=True, help="ablation YAML (see configs/ablation.yaml)")

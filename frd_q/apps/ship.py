@@ -53,7 +53,7 @@ def ship(checkpoint: str | Path, name: str, out_dir: str | Path = "checkpoints",
         "name": name, "file": shipped.name, "sha256": sha256(shipped), "bytes": shipped.stat().st_size,
         "model_name": ckpt["model_name"], "parameters": sum(p.numel() for p in model.parameters()),
         "trained_from": str(checkpoint), "step": ckpt["step"], "steps": cfg.train.steps,
-        "wall_time_s": train_wall_time(checkpoint.parent),
+        "wall_time_s": ckpt.get("wall_time_s") if "soup" in ckpt else train_wall_time(checkpoint.parent),
         "machine": f"{platform.machine()}, {os.cpu_count()} cores",
         "command": command or f"frd-q train --config <{ckpt['model_name']} config>",
         "train_data": [to_dict(s) for s in cfg.data.train], "val_data": [to_dict(s) for s in cfg.data.val],
@@ -64,6 +64,7 @@ def ship(checkpoint: str | Path, name: str, out_dir: str | Path = "checkpoints",
             "teacher": teacher, "sha256": sha256(teacher) if Path(teacher).is_file() else None,
             "losses": cfg.distill.weights()},
         "init_from": _init_from(cfg.train.init_from),
+        "soup": ckpt.get("soup"),
         "config": to_dict(cfg),
     }
     write_json(out / f"{name}.json", card)
@@ -100,6 +101,11 @@ def _card_section(card: dict) -> list[str]:
     if c["config"]["train"].get("ema"):
         lines.append(f"- weights: the run's exponential moving average (train.ema {c['config']['train']['ema']:g}), "
                      f"what validation chose")
+    if c.get("soup"):
+        parts = "; ".join(f"`{s['checkpoint']}` (step {s['step']}, val {s['val_f1_mean']:.3f}, sha256 "
+                          f"`{s['sha256'][:16]}…`)" for s in c["soup"])
+        lines.append(f"- weights: the mean of {len(c['soup'])} checkpoints' weights (`frd-q soup`, chosen on the val "
+                     f"split): {parts}; the wall time above is theirs together, the lines below the first one's")
     if c.get("init_from"):
         i = c["init_from"]
         lines.append(f"- fine-tuned from `{i['checkpoint']}` (run {i['name'] or '?'}, step {i['step'] or '?'}, sha256 "
