@@ -89,27 +89,32 @@ def _init_from(path: str | None) -> dict | None:
 def _card_section(card: dict) -> list[str]:
     c = card
     wall = f"{c['wall_time_s'] / 60:.0f} min" if c.get("wall_time_s") else "?"
-    lines = [f"## {c['name']}", "",
-             f"- file `{c['file']}`, {c['bytes'] / 1e6:.2f} MB, sha256 `{c['sha256']}`",
-             f"- {c['model_name']}, {c['parameters'] / 1e6:.3f} M parameters; config `configs/{c['config']['name']}.yaml`"
-             f" (stored whole in the checkpoint)",
-             f"- trained {c['steps']} steps ({c['config']['train']['batch_size']} crops of "
-             f"{c['config']['data']['crop_size']}² a step) in {wall} on {c['machine']}; shipped step {c['step']}, "
-             f"chosen on the val split (dataset-mean F1 {c['val'].get('f1_mean', float('nan')):.3f})",
-             f"- decision: change = logit > {c['threshold']:g} (chosen on the val split)",
-             f"- made by `{c['command']}`"]
-    if c["config"]["train"].get("ema"):
+    val = f"dataset-mean F1 {c['val'].get('f1_mean', float('nan')):.3f}"
+    lines = [f"## {c['name']}", "", f"- file `{c['file']}`, {c['bytes'] / 1e6:.2f} MB, sha256 `{c['sha256']}`"]
+    if c.get("soup"):
+        parts = "; ".join(f"`{s['checkpoint']}` (run {s['name']}, step {s['step']}, val {s['val_f1_mean']:.3f}, "
+                          f"sha256 `{s['sha256'][:16]}…`)" for s in c["soup"])
+        lines += [f"- {c['model_name']}, {c['parameters'] / 1e6:.3f} M parameters; the config of its best ingredient "
+                  f"(run {c['soup'][0]['name']}), stored whole in the checkpoint",
+                  f"- weights: the mean of {len(c['soup'])} checkpoints' weights (`frd-q soup`, chosen on the val "
+                  f"split, {val}): {parts}; their runs trained {wall} together on {c['machine']}"]
+    else:
+        lines += [f"- {c['model_name']}, {c['parameters'] / 1e6:.3f} M parameters; config "
+                  f"`configs/{c['config']['name']}.yaml` (stored whole in the checkpoint)",
+                  f"- trained {c['steps']} steps ({c['config']['train']['batch_size']} crops of "
+                  f"{c['config']['data']['crop_size']}² a step) in {wall} on {c['machine']}; shipped step {c['step']}, "
+                  f"chosen on the val split ({val})"]
+    lines += [f"- decision: change = logit > {c['threshold']:g} (chosen on the val split)",
+              f"- made by `{c['command']}`"]
+    if c["config"]["train"].get("ema") and not c.get("soup"):
         lines.append(f"- weights: the run's exponential moving average (train.ema {c['config']['train']['ema']:g}), "
                      f"what validation chose")
-    if c.get("soup"):
-        parts = "; ".join(f"`{s['checkpoint']}` (step {s['step']}, val {s['val_f1_mean']:.3f}, sha256 "
-                          f"`{s['sha256'][:16]}…`)" for s in c["soup"])
-        lines.append(f"- weights: the mean of {len(c['soup'])} checkpoints' weights (`frd-q soup`, chosen on the val "
-                     f"split): {parts}; the wall time above is theirs together, the lines below the first one's")
     if c.get("init_from"):
         i = c["init_from"]
-        lines.append(f"- fine-tuned from `{i['checkpoint']}` (run {i['name'] or '?'}, step {i['step'] or '?'}, sha256 "
-                     f"`{(i['sha256'] or '?')[:16]}…`); the steps and wall time above are this stage's")
+        whose, note = ("its best ingredient was ", "the wall time above does not count it") if c.get("soup") else \
+            ("", "the steps and wall time above are this stage's")
+        lines.append(f"- {whose}fine-tuned from `{i['checkpoint']}` (run {i['name'] or '?'}, step {i['step'] or '?'}, "
+                     f"sha256 `{(i['sha256'] or '?')[:16]}…`); {note}")
     if c.get("distilled_from"):
         d = c["distilled_from"]
         losses = ", ".join(f"{k} {v:g}" for k, v in d["losses"].items())
