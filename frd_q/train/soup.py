@@ -58,8 +58,9 @@ def load_ingredients(paths: list[str]):
 def greedy_soup(paths: list[str], name: str, out_dir: str | Path = "runs", device: str = "cpu",
                 log=print) -> Path:
     """Choose and average checkpoints as the module docstring says; return the written best.pt."""
+    from frd_q.data.dataset import load_pairs, scan_sources
     from frd_q.train.checkpoint import save_checkpoint, train_wall_time
-    from frd_q.train.loop import load_data, validation_metrics
+    from frd_q.train.loop import validation_metrics
 
     if not name or "/" in name or name.startswith("."):
         raise ConfigError(f"--name {name!r}: a plain run name is needed")
@@ -67,7 +68,7 @@ def greedy_soup(paths: list[str], name: str, out_dir: str | Path = "runs", devic
     cfg = cfgs[0]
     if not cfg.data.val:
         raise ConfigError(f"{paths[0]}: its config has no val split to choose a soup on")
-    _, val_pairs = load_data(cfg)
+    val_pairs = load_pairs(scan_sources(cfg.data.val), cfg.data.in_channels, cfg.data.label_threshold)
     model = model.to(device)
 
     def validate(state: dict) -> dict:
