@@ -16,7 +16,6 @@ from __future__ import annotations
 from dataclasses import replace
 from pathlib import Path
 
-
 from frd_q.config import to_dict
 from frd_q.errors import CheckpointError, ConfigError
 from frd_q.fsutil import sha256
