@@ -22,8 +22,9 @@ from frd_q.config import load_sources
 from frd_q.data.dataset import load_pairs, scan_sources
 from frd_q.infer import scan_pairs
 from frd_q.metrics import dataset_mean
-from frd_q.train.checkpoint import load_checkpoint, load_model
+from frd_q.train.checkpoint import load_model
 from frd_q.train.loop import VAL_THRESHOLDS
+from frd_q.train.soup import load_ingredients, mean_state
 
 
 def square_transforms(n: int) -> list[tuple[int, bool]]:
@@ -58,18 +59,14 @@ class TestTimeAugment(nn.Module):
 
 
 def soup(paths: list[str]):
-    """The model of paths[0] with every floating-point tensor of its state (weights and BatchNorm statistics)
-    replaced by the mean over all the checkpoints; integer buffers (batch counters) are the first one's."""
-    model, cfg, _ = load_model(paths[0])
-    states = [load_checkpoint(p)["model"] for p in paths]
-    mean = {}
-    for key, value in states[0].items():
-        if value.is_floating_point():
-            mean[key] = (sum(s[key].double() for s in states) / len(states)).to(value.dtype)
-        else:
-            mean[key] = value
-    model.load_state_dict(mean)
-    return model.eval(), cfg
+    """The model of one checkpoint, or of several with every floating-point tensor of the state averaged
+    (frd_q.train.soup: weights and BatchNorm statistics; integer buffers are the first one's)."""
+    if len(paths) == 1:
+        model, cfg, _ = load_model(paths[0])
+        return model.eval(), cfg
+    model, cfgs, ckpts = load_ingredients(paths)
+    model.load_state_dict(mean_state([c["model"] for c in ckpts]))
+    return model.eval(), cfgs[0]
 
 
 def score(model, pairs, overlap: int, tile: int) -> dict:
