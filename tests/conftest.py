@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib.util
 import shutil
 from pathlib import Path
 
@@ -17,6 +18,14 @@ REAL_CD = SHARED / "real_cd"
 def real_cd() -> Path:
     assert (REAL_CD / "LEVIR-CD" / "A").is_dir(), f"the shared real data must be at {REAL_CD}"
     return REAL_CD
+
+
+def load_script(name: str):
+    """scripts/<name>.py imported as a module (the scripts are not a package)."""
+    spec = importlib.util.spec_from_file_location(name, REPO / "scripts" / f"{name}.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
 
 
 def copy_pairs(src_dataset: Path, names: list[str], dst: Path) -> Path:

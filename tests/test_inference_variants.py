@@ -1,22 +1,13 @@
 """scripts/inference_variants.py: test-time augmentation undoes each transform, a soup averages the weights, and
 the script scores its variants on real pairs."""
 
-import importlib.util
 import sys
-from pathlib import Path
 
 import pytest
 import torch
 from torch import nn
 
-SCRIPT = Path(__file__).resolve().parents[1] / "scripts" / "inference_variants.py"
-
-
-def load_script():
-    spec = importlib.util.spec_from_file_location("inference_variants", SCRIPT)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+from conftest import load_script
 
 
 class Pointwise(nn.Module):
@@ -40,7 +31,7 @@ class Ramp(Pointwise):
 
 
 def test_square_transforms():
-    square_transforms = load_script().square_transforms
+    square_transforms = load_script("inference_variants").square_transforms
     all8 = square_transforms(8)
     assert all8[0] == (0, False) and len(set(all8)) == 8
     assert square_transforms(4) == all8[:4]
@@ -50,7 +41,7 @@ def test_square_transforms():
 
 
 def test_tta_undoes_each_transform():
-    tta = load_script().TestTimeAugment
+    tta = load_script("inference_variants").TestTimeAugment
     torch.manual_seed(0)
     a, b = torch.rand(2, 3, 16, 16), torch.rand(2, 3, 16, 16)
     pointwise = Pointwise()
@@ -69,7 +60,7 @@ def test_tta_undoes_each_transform():
 def test_soup_averages_weights(tiny_teacher_checkpoint, tmp_path):
     from frd_q.train.checkpoint import load_checkpoint, save_checkpoint
 
-    script = load_script()
+    script = load_script("inference_variants")
     ckpt = load_checkpoint(tiny_teacher_checkpoint)
     shifted = {k: v + 1.0 if v.is_floating_point() else v + 5 for k, v in ckpt["model"].items()}
     other = tmp_path / "other.pt"
@@ -91,7 +82,7 @@ def test_main_scores_variants_on_real_pairs(tiny_teacher_checkpoint, real_cd, tm
     sources.write_text(f"- {{root: {real_cd}, list: {tmp_path / 'val.txt'}}}\n")
     monkeypatch.setattr(sys, "argv", ["inference_variants.py", "--checkpoint", str(tiny_teacher_checkpoint),
                                       "--sources", str(sources), "--tta", "1", "2", "--overlap", "0", "32"])
-    load_script().main()
+    load_script("inference_variants").main()
     rows = [line for line in capsys.readouterr().out.splitlines() if line.startswith("| ") and "---" not in line]
     assert rows[0].startswith("| tta | overlap") and rows[0].endswith("| LEVIR-CD |")
     cells = [[c.strip() for c in r.strip("|").split("|")] for r in rows[1:]]

@@ -1,22 +1,12 @@
 """scripts/label_resolution.py: a label seen through a coarser map keeps wide changes and loses thin ones."""
 
-import importlib.util
-from pathlib import Path
-
 import numpy as np
 
-SCRIPT = Path(__file__).resolve().parents[1] / "scripts" / "label_resolution.py"
-
-
-def load_script():
-    spec = importlib.util.spec_from_file_location("label_resolution", SCRIPT)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+from conftest import load_script
 
 
 def test_coarse_keeps_blocks_and_drops_thin_lines():
-    coarse = load_script().coarse
+    coarse = load_script("label_resolution").coarse
     label = np.zeros((64, 64), np.uint8)
     label[8:40, 16:48] = 1  # a 32x32 building, aligned to the stride-4 grid
     assert np.array_equal(coarse(label, 1), label.astype(bool))
