@@ -14,16 +14,14 @@ from __future__ import annotations
 
 import argparse
 
-import numpy as np
 import torch
 from torch import nn
 
 from frd_q.config import load_sources
 from frd_q.data.dataset import load_pairs, scan_sources
 from frd_q.infer import scan_pairs
-from frd_q.metrics import dataset_mean
 from frd_q.train.checkpoint import load_model
-from frd_q.train.loop import VAL_THRESHOLDS
+from frd_q.train.loop import VAL_THRESHOLDS, mean_f1_per_threshold
 from frd_q.train.soup import load_ingredients, mean_state
 
 
@@ -72,8 +70,7 @@ def soup(paths: list[str]):
 def score(model, pairs, overlap: int, tile: int) -> dict:
     """Validation's figures for `model` over `pairs` (one inference pass, every scanned threshold)."""
     scan = scan_pairs(model, pairs, VAL_THRESHOLDS, tile, overlap)
-    means = [dataset_mean({k: c[i] for k, c in scan.items()})["f1"] for i in range(len(VAL_THRESHOLDS))]
-    best = int(np.argmax(means))
+    means, best = mean_f1_per_threshold(scan)
     return {"f1_mean_at_0": means[VAL_THRESHOLDS.index(0.0)], "threshold": VAL_THRESHOLDS[best],
             "f1_mean": means[best], "per_dataset": {k: c[best].metrics()["f1"] for k, c in scan.items()}}
 

@@ -130,6 +130,13 @@ class WeightAverage:
         self.updates += 1
 
 
+def mean_f1_per_threshold(scan: dict) -> tuple[list[float], int]:
+    """For a scan_pairs result over VAL_THRESHOLDS: the dataset-mean F1 at each threshold, and the index of the
+    best one (the first, where several tie)."""
+    means = [dataset_mean({k: c[i] for k, c in scan.items()})["f1"] for i in range(len(VAL_THRESHOLDS))]
+    return means, int(np.argmax(means))
+
+
 def validation_metrics(model, pairs, tile: int, device) -> dict:
     """Micro metrics at logit > 0, their dataset mean `f1_mean`, and the scanned threshold with the best
     dataset-mean F1 (`threshold`, `f1_mean_at_threshold`), from one inference pass over `pairs`."""
@@ -138,8 +145,7 @@ def validation_metrics(model, pairs, tile: int, device) -> dict:
     total = Confusion()
     for counts in scan.values():
         total += counts[at_zero]
-    means = [dataset_mean({k: c[i] for k, c in scan.items()})["f1"] for i in range(len(VAL_THRESHOLDS))]
-    best = int(np.argmax(means))
+    means, best = mean_f1_per_threshold(scan)
     return {**total.metrics(), "f1_mean": means[at_zero], "threshold": VAL_THRESHOLDS[best],
             "f1_mean_at_threshold": means[best]}
 
