@@ -198,6 +198,35 @@ def test_ship_writes_weights_card_and_readme(tiny_checkpoint, real_cd, tmp_path,
     one_error_line(capsys, ["ship", "--checkpoint", str(tmp_path / "nope.pt"), "--name", "x", "--out", str(out)],
                    "nope.pt: checkpoint not found")
     assert sorted(p.name for p in out.iterdir()) == ["README.md", "tiny.json", "tiny.pt"]  # nothing half-written
+    again = tmp_path / "again"  # the same weights shipped again under another name: the same bytes and sha256
+    assert main(["ship", "--checkpoint", str(tiny_checkpoint), "--name", "tiny_again", "--out", str(again),
+                 "--sources", str(sources)]) == 0
+    assert json.loads((again / "tiny_again.json").read_text())["sha256"] == card["sha256"]
+
+
+def test_ship_card_names_the_config_file_that_reproduces_the_run(tiny_checkpoint, real_cd, tmp_path):
+    """A run made with `--set name=...` is named by the config file equal to it in all but the name; a file that
+    differs in one value, or is no training config at all, is not."""
+    import yaml
+
+    from frd_q.apps.ship import ship
+
+    run_config = yaml.safe_load((tiny_checkpoint.parent / "config.yaml").read_text())
+    configs = tmp_path / "configs"
+    configs.mkdir()
+    (configs / "a_sweep.yaml").write_text("points: [1, 2]\n")
+    other = {**run_config, "train": {**run_config["train"], "lr": run_config["train"]["lr"] * 2}}
+    (configs / "b_other_lr.yaml").write_text(yaml.safe_dump({**other, "name": "b_other_lr"}))
+    sources = sources_file(tmp_path, real_cd, "DSIFN-CD/1_1")
+    card = ship(tiny_checkpoint, "tiny", tmp_path / "out1", sources, configs_dir=configs)
+    assert card["config_file"] is None
+    assert f"the config of run {run_config['name']} (stored whole in the checkpoint; no file in configs/ matches" in \
+        (tmp_path / "out1" / "README.md").read_text()
+    (configs / "c_same.yaml").write_text(yaml.safe_dump({**run_config, "name": "c_same"}))
+    card = ship(tiny_checkpoint, "tiny", tmp_path / "out2", sources, configs_dir=configs)
+    assert card["config_file"] == str(configs / "c_same.yaml")
+    assert f"config `{configs / 'c_same.yaml'}` (run {run_config['name']}; stored whole in the checkpoint)" in \
+        (tmp_path / "out2" / "README.md").read_text()
 
 
 def test_ship_card_names_the_checkpoint_a_fine_tune_started_from_and_a_weight_average(tiny_checkpoint, real_cd, tmp_path):

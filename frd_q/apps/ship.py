@@ -26,8 +26,10 @@ CARD_FIELDS = ("precision", "recall", "f1", "iou", "kappa")  #: the test metrics
 
 
 def ship(checkpoint: str | Path, name: str, out_dir: str | Path = "checkpoints",
-         sources: str | Path = "configs/splits/test.yaml", command: str | None = None) -> dict:
-    """Write <out_dir>/<name>.pt and its card <name>.json, regenerate <out_dir>/README.md; return the card."""
+         sources: str | Path = "configs/splits/test.yaml", command: str | None = None,
+         configs_dir: str | Path = "configs") -> dict:
+    """Write <out_dir>/<name>.pt and its card <name>.json, regenerate <out_dir>/README.md; return the card. The card
+    names the config file in `configs_dir` that reproduces the run (see `_config_file`)."""
     from frd_q.config import load_sources, to_dict
     from frd_q.data.dataset import load_pairs, scan_sources
     from frd_q.fsutil import write_json, write_text
@@ -66,10 +68,32 @@ def ship(checkpoint: str | Path, name: str, out_dir: str | Path = "checkpoints",
         "init_from": _init_from(cfg.train.init_from),
         "soup": ckpt.get("soup"),
         "config": to_dict(cfg),
+        "config_file": None if ckpt.get("soup") else _config_file(cfg, configs_dir),
     }
     write_json(out / f"{name}.json", card)
     write_text(out / "README.md", cards_markdown(out))
     return card
+
+
+def _config_file(cfg, configs_dir: str | Path) -> str | None:
+    """The YAML file in `configs_dir` whose config equals the run's in everything but its name (a run may have been
+    made with `--set name=...`), `<configs_dir>/<run name>.yaml` first; None when no file there matches."""
+    from frd_q.config import load_config, to_dict
+    from frd_q.errors import FrdError
+
+    def unnamed(c) -> dict:
+        return {k: v for k, v in to_dict(c).items() if k != "name"}
+
+    folder = Path(configs_dir)
+    own = folder / f"{cfg.name}.yaml"
+    target = unnamed(cfg)
+    for path in [own] + sorted(p for p in folder.glob("*.yaml") if p != own):
+        try:
+            if path.is_file() and unnamed(load_config(path)) == target:
+                return str(path)
+        except FrdError:  # a sweep, ablation or other non-training YAML
+            continue
+    return None
 
 
 def _init_from(path: str | None) -> dict | None:
@@ -99,8 +123,15 @@ def _card_section(card: dict) -> list[str]:
                   f"- weights: the mean of {len(c['soup'])} checkpoints' weights (`frd-q soup`, chosen on the val "
                   f"split, {val}): {parts}; their runs trained {wall} together on {c['machine']}"]
     else:
-        lines += [f"- {c['model_name']}, {c['parameters'] / 1e6:.3f} M parameters; config "
-                  f"`configs/{c['config']['name']}.yaml` (stored whole in the checkpoint)",
+        config_file = c.get("config_file", f"configs/{c['config']['name']}.yaml")  # cards before the field
+        run = c["config"]["name"]
+        if not config_file:
+            config = f"the config of run {run} (stored whole in the checkpoint; no file in configs/ matches it)"
+        elif Path(config_file).stem != run:
+            config = f"config `{config_file}` (run {run}; stored whole in the checkpoint)"
+        else:
+            config = f"config `{config_file}` (stored whole in the checkpoint)"
+        lines += [f"- {c['model_name']}, {c['parameters'] / 1e6:.3f} M parameters; {config}",
                   f"- trained {c['steps']} steps ({c['config']['train']['batch_size']} crops of "
                   f"{c['config']['data']['crop_size']}² a step) in {wall} on {c['machine']}; shipped step {c['step']}, "
                   f"chosen on the val split ({val})"]

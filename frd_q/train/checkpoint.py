@@ -25,8 +25,9 @@ VERSION = 1
 
 def save_checkpoint(path: str | Path, payload: dict) -> None:
     """Write `payload` plus the format header to `path` (temporary name first, then rename)."""
-    with atomic_path(path) as tmp:
-        torch.save({"format": FORMAT, "version": VERSION, "frd_q": __version__, **payload}, tmp)
+    with atomic_path(path) as tmp, open(tmp, "wb") as f:  # a file object: torch.save names the zip's records
+        # after a path it is given (here a random temporary name), so the same payload would hash differently
+        torch.save({"format": FORMAT, "version": VERSION, "frd_q": __version__, **payload}, f)
 
 
 def load_checkpoint(path: str | Path) -> dict:
