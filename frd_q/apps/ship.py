@@ -5,8 +5,9 @@
 Writes, each atomically:
   <out>/<name>.pt     the weights, config, step and validation metrics (decision threshold included), without the
                       optimizer state, in the frd_q checkpoint format (`frd-q evaluate --checkpoint` reads it)
-  <out>/<name>.json   the card: sha256, size, parameters, steps, training wall time, the data it was trained and
-                      selected on, the teacher it was distilled from, and per-dataset test precision/recall/F1/IoU/kappa
+  <out>/<name>.json   the card: sha256, size, parameters, steps, training wall time, the configs/ file that
+                      reproduces the run, the data it was trained and selected on, the teacher it was distilled
+                      from, and per-dataset test precision/recall/F1/IoU/kappa
   <out>/README.md     every card in <out>, regenerated (the model cards a user reads)
 The test figures come from the test split (`--sources`); nothing of the shipped model was chosen on it.
 """
