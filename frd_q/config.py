@@ -55,6 +55,9 @@ class AugmentConfig:
     rot90: bool = True  #: random 90-degree rotations (same for A, B, label)
     swap: float = 0.5  #: probability of swapping the two dates (change masks are symmetric)
     jitter: float = 0.1  #: brightness/contrast jitter amplitude, drawn independently per date
+    #: random rescale [lo, hi]: a training crop covers crop_size / s tile pixels, s log-uniform in [lo, hi], and is
+    #: resized to crop_size (images bilinear, labels nearest); [1, 1] is off
+    scale: list[float] = field(default_factory=lambda: [1.0, 1.0])
 
 
 @dataclass
@@ -155,6 +158,9 @@ class Config:
             (d.tile_size % 32 == 0 and d.tile_size > 0, f"data.tile_size={d.tile_size} (a positive multiple of 32)"),
             (0 < d.crop_size <= d.tile_size and d.crop_size % 32 == 0, f"data.crop_size={d.crop_size} (multiple of 32, <= tile_size)"),
             (0.0 <= d.augment.swap <= 1.0, f"data.augment.swap={d.augment.swap} (a probability)"),
+            (len(d.augment.scale) == 2 and 0 < d.augment.scale[0] <= d.augment.scale[1]
+             and round(d.crop_size / d.augment.scale[0]) <= d.tile_size,
+             f"data.augment.scale={d.augment.scale} ([lo, hi] with 0 < lo <= hi and crop_size / lo <= tile_size)"),
             (0.0 <= d.change_crop <= 1.0, f"data.change_crop={d.change_crop} (a probability)"),
             (t.steps > 0 and t.batch_size > 0 and t.val_every > 0 and t.log_every > 0, "train.steps/batch_size/val_every/log_every must be > 0"),
             (not self.distill.active or self.distill.teacher, "distill: loss weights are set but distill.teacher is not"),

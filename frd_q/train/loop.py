@@ -31,7 +31,7 @@ import yaml
 from tqdm import tqdm
 
 from frd_q.config import Config, Precision, to_dict
-from frd_q.data.augment import augment
+from frd_q.data.augment import augment, rescale
 from frd_q.data.dataset import TileDataset, collate, load_pairs, scan_sources
 from frd_q.errors import CheckpointError, ConfigError, TrainingError
 from frd_q.fsutil import atomic_path, write_json
@@ -76,12 +76,19 @@ def make_batch(tiles: TileDataset, cfg: Config, step: int, rank: int = 0, world:
     rng = np.random.default_rng([cfg.train.seed, step])
     picks = rng.integers(len(tiles), size=cfg.train.batch_size)
     crop = cfg.data.crop_size
+    lo, hi = cfg.data.augment.scale
     samples = []
     for j in range(rank, cfg.train.batch_size, world):
         srng = np.random.default_rng([cfg.train.seed, step, j])
         i = int(picks[j])
-        y, x = crop_origin(tiles.tile_label(i), crop, cfg.data.change_crop, srng)
-        samples.append(augment(tiles.window(i, y, x, crop), cfg.data.augment, srng))
+        window = crop
+        if (lo, hi) != (1.0, 1.0):  # drawn only when on, so runs without it keep their batches
+            window = min(tiles.tile, round(crop / math.exp(srng.uniform(math.log(lo), math.log(hi)))))
+        y, x = crop_origin(tiles.tile_label(i), window, cfg.data.change_crop, srng)
+        sample = tiles.window(i, y, x, window)
+        if window != crop:
+            sample = rescale(sample, crop)
+        samples.append(augment(sample, cfg.data.augment, srng))
     return collate(samples)
 
 

@@ -44,3 +44,31 @@ def test_same_generator_same_result():
     x = augment(sample(), cfg, np.random.default_rng(7))
     y = augment(sample(), cfg, np.random.default_rng(7))
     assert all(np.array_equal(x[k], y[k]) for k in ("a", "b", "label", "valid"))
+
+
+def blocks(size, y0, y1, x0, x1):
+    """A synthetic sample with one changed square: date B is bright there, the label marks it, the last column is
+    padding."""
+    a = np.zeros((3, size, size), np.float32)
+    b = a.copy()
+    b[:, y0:y1, x0:x1] = 1.0
+    label = (b[0] > 0).astype(np.float32)
+    valid = np.ones((size, size), bool)
+    valid[:, -size // 8:] = False
+    return {"a": a, "b": b, "label": label, "valid": valid, "name": "s"}
+
+
+def test_rescale_moves_images_and_masks_together():
+    from frd_q.data.augment import rescale
+
+    up = rescale(blocks(64, 16, 32, 8, 40), 128)  # x2: the square lands on exactly twice its coordinates
+    assert up["a"].shape == (3, 128, 128) and up["label"].shape == (128, 128) and up["valid"].dtype == bool
+    want = np.zeros((128, 128), np.float32)
+    want[32:64, 16:80] = 1
+    assert np.array_equal(up["label"], want)
+    assert np.array_equal(up["b"][0] > 0.5, want > 0)  # the bright square is where the label says
+    assert set(np.unique(up["label"])) <= {0.0, 1.0} and up["valid"].sum() == 128 * 112
+    down = rescale(blocks(128, 32, 64, 16, 80), 64)  # and back: x1/2
+    assert np.array_equal(down["label"], blocks(64, 16, 32, 8, 40)["label"])
+    assert np.array_equal(down["b"][0] > 0.5, down["label"] > 0) and down["valid"].sum() == 64 * 56
+    assert down["a"].min() >= 0 and down["b"].max() <= 1

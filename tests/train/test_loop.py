@@ -126,6 +126,23 @@ def test_batches_are_a_function_of_seed_and_step(tmp_path, real_cd):
     assert torch.equal(halves[0]["a"], x["a"][0::2]) and torch.equal(halves[1]["a"], x["a"][1::2])
 
 
+def test_scale_augmentation_resizes_windows_to_the_crop_and_keeps_labels_binary(tmp_path, real_cd):
+    raw = tiny_config(tmp_path, real_cd)
+    plain = config_from_dict(raw)
+    raw["data"]["augment"] = {"scale": [0.5, 2.0]}
+    cfg = config_from_dict(raw)
+    tiles = TileDataset(load_pairs(scan_sources(cfg.data.train)), cfg.data.tile_size)
+    x, y, z = make_batch(tiles, cfg, 3), make_batch(tiles, cfg, 3), make_batch(tiles, plain, 3)
+    assert x["a"].shape == (4, 3, 64, 64) and x["label"].shape == (4, 64, 64)
+    assert torch.equal(x["a"], y["a"]) and torch.equal(x["label"], y["label"])  # still a function of (seed, step)
+    assert not torch.equal(x["a"], z["a"])
+    assert set(torch.unique(x["label"]).tolist()) <= {0.0, 1.0}
+    assert float(x["label"][~x["valid"]].abs().sum()) == 0  # padding stays unlabelled
+    raw["data"]["augment"] = {"scale": [0.1, 1.0]}  # a 64 crop would need a 640-pixel window of a 256 tile
+    with pytest.raises(ConfigError, match="data.augment.scale"):
+        config_from_dict(raw)
+
+
 def test_lr_schedule_warms_up_then_decays(tmp_path, real_cd):
     cfg = config_from_dict(tiny_config(tmp_path, real_cd, steps=100, warmup_steps=10))
     f = [lr_factor(s, cfg) for s in range(100)]
