@@ -4,6 +4,11 @@ A config file has four sections, `data`, `model`, `loss`, `train`, plus a `name`
 bad choices raise `ConfigError` naming the file and the dotted key. Relative paths in a config are resolved
 against the current working directory (the repository root in every documented command).
 
+A file may start from another with `base: configs/<other>.yaml`: it then holds only what differs. Its sections
+are merged key by key over the base's (a list replaces the base's list whole), a base may have a base of its
+own, and `name` is never inherited, so that two configs cannot share a run folder. The config stored in a run
+and a checkpoint is the merged one.
+
     cfg = load_config("configs/student_w4a4.yaml", overrides=["train.steps=50"])
 """
 
@@ -196,10 +201,39 @@ def read_yaml_mapping(path: str | Path, what: str = "config") -> dict:
     return raw
 
 
-def load_config(path: str | Path, overrides: typing.Sequence[str] = ()) -> Config:
-    """Read a YAML config, apply `key.sub=value` overrides, and return a validated Config."""
+def read_config_mapping(path: str | Path, _seen: tuple[Path, ...] = ()) -> dict:
+    """A config file's mapping with its `base:` chain merged in (see the module docstring)."""
     path = Path(path)
     raw = read_yaml_mapping(path)
+    if "base" not in raw:
+        return raw
+    base = raw.pop("base")
+    if not isinstance(base, str) or not base:
+        raise ConfigError(f"{path}: base must be the path of another config file, got {base!r}")
+    if "name" not in raw:
+        raise ConfigError(f"{path}: a config with a base must set its own name (names are not inherited)")
+    seen = _seen + (path.resolve(),)
+    if Path(base).resolve() in seen:
+        chain = " -> ".join(str(p) for p in seen + (Path(base).resolve(),))
+        raise ConfigError(f"{path}: base {base} leads back to a file already in the chain: {chain}")
+    if not Path(base).is_file():
+        raise ConfigError(f"{path}: base {base}: config file not found")
+    return _merged(read_config_mapping(base, seen), raw)
+
+
+def _merged(base: dict, over: dict) -> dict:
+    """`base` with `over`'s keys put over it; mappings found in both are merged key by key, anything else replaced."""
+    out = dict(base)
+    for key, value in over.items():
+        both = isinstance(value, dict) and isinstance(out.get(key), dict)
+        out[key] = _merged(out[key], value) if both else value
+    return out
+
+
+def load_config(path: str | Path, overrides: typing.Sequence[str] = ()) -> Config:
+    """Read a YAML config (its `base:` chain merged in), apply `key.sub=value` overrides, return a validated Config."""
+    path = Path(path)
+    raw = read_config_mapping(path)
     for item in overrides:
         apply_override(raw, item, str(path))
     return from_dict(Config, raw, str(path)).validate(str(path))

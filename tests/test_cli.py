@@ -227,6 +227,11 @@ def test_ship_card_names_the_config_file_that_reproduces_the_run(tiny_checkpoint
     assert card["config_file"] == str(configs / "c_same.yaml")
     assert f"config `{configs / 'c_same.yaml'}` (run {run_config['name']}; stored whole in the checkpoint)" in \
         (tmp_path / "out2" / "README.md").read_text()
+    (configs / "c_same.yaml").unlink()  # a short file over a base, equal to the run once merged, is found too
+    (configs / "d_over_base.yaml").write_text(f"base: {configs / 'b_other_lr.yaml'}\nname: d_over_base\n"
+                                             f"train: {{lr: {run_config['train']['lr']}}}\n")
+    card = ship(tiny_checkpoint, "tiny", tmp_path / "out3", sources, configs_dir=configs)
+    assert card["config_file"] == str(configs / "d_over_base.yaml")
 
 
 def test_ship_card_names_the_checkpoint_a_fine_tune_started_from_and_a_weight_average(tiny_checkpoint, real_cd, tmp_path):

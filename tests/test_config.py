@@ -2,7 +2,7 @@ from pathlib import Path
 
 import pytest
 
-from frd_q.config import Arch, Fusion, load_config
+from frd_q.config import Arch, Fusion, load_config, to_dict
 from frd_q.errors import ConfigError
 
 from conftest import REPO
@@ -62,6 +62,33 @@ def test_missing_and_unparsable_files(tmp_path):
         load_config(tmp_path / "nope.yaml")
     with pytest.raises(ConfigError, match="cannot read YAML"):
         load_config(write(tmp_path, "a: [1, 2\n"))
+
+
+def test_base_merges_sections_key_by_key_and_replaces_lists(tmp_path):
+    (tmp_path / "a.yaml").write_text("name: a\nmodel: {widths: [8, 16], fusion: concat}\n"
+                                     "train: {steps: 9, lr: 0.5, seed: 3}\n")
+    (tmp_path / "b.yaml").write_text(f"base: {tmp_path / 'a.yaml'}\nname: b\ntrain: {{seed: 4}}\n")
+    (tmp_path / "c.yaml").write_text(f"base: {tmp_path / 'b.yaml'}\nname: c\nmodel: {{widths: [4, 6]}}\n")
+    cfg = load_config(tmp_path / "c.yaml", ["train.lr=0.25"])
+    assert cfg.name == "c" and cfg.model.widths == [4, 6] and cfg.model.fusion == Fusion.CONCAT
+    assert (cfg.train.steps, cfg.train.seed, cfg.train.lr) == (9, 4, 0.25)
+    assert "base" not in to_dict(cfg)  # runs and checkpoints store the merged config
+
+
+def test_base_errors_name_the_file(tmp_path):
+    (tmp_path / "loop1.yaml").write_text(f"base: {tmp_path / 'loop2.yaml'}\nname: l1\n")
+    (tmp_path / "loop2.yaml").write_text(f"base: {tmp_path / 'loop1.yaml'}\nname: l2\n")
+    with pytest.raises(ConfigError, match=r"loop2\.yaml: base .*loop1\.yaml leads back"):
+        load_config(tmp_path / "loop1.yaml")
+    with pytest.raises(ConfigError, match=r"c\.yaml: base nope\.yaml: config file not found"):
+        load_config(write(tmp_path, "base: nope.yaml\nname: c\n"))
+    with pytest.raises(ConfigError, match=r"c\.yaml: a config with a base must set its own name"):
+        load_config(write(tmp_path, f"base: {tmp_path / 'loop1.yaml'}\n"))
+    with pytest.raises(ConfigError, match=r"c\.yaml: base must be the path"):
+        load_config(write(tmp_path, "base: [1]\nname: c\n"))
+    (tmp_path / "bad.yaml").write_text("name: bad\ntrain: {stepz: 1}\n")
+    with pytest.raises(ConfigError, match=r"unknown key 'train\.stepz'"):
+        load_config(write(tmp_path, f"base: {tmp_path / 'bad.yaml'}\nname: c\n"))
 
 
 @pytest.mark.parametrize("name", ["sweep.yaml", "sweep_reduced.yaml"])
