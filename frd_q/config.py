@@ -82,6 +82,7 @@ class ModelConfig:
     arch: Arch = Arch.STUDENT  #: teacher (float), student (Brevitas Siamese) or early (Brevitas early fusion)
     widths: list[int] = field(default_factory=lambda: [16, 32, 64, 96])  #: channels per encoder stage
     blocks: list[int] = field(default_factory=lambda: [2, 2, 2, 2])  #: teacher only: residual blocks per stage
+    decoder_blocks: int = 0  #: teacher only: 3x3 conv-BN-ReLU blocks after each top-down merge (0: a linear FPN)
     fusion: Fusion = Fusion.ABSDIFF  #: how the two dates' features are fused at each stage
     downsample: Downsample = Downsample.MAXPOOL  #: student only: how stages reduce resolution
     weight_bits: int = 4  #: student only: weight bit width (1, 2, 4 or 8)
@@ -160,6 +161,8 @@ class Config:
             (2 <= m.input_bits <= 8, f"model.input_bits={m.input_bits} (use 2..8)"),
             (len(m.widths) >= 2 and min(m.widths) > 0, f"model.widths={m.widths} (two or more positive stages)"),
             (m.arch != Arch.TEACHER or len(m.blocks) == len(m.widths), "model.blocks must have one entry per width"),
+            (m.decoder_blocks >= 0 and (m.arch == Arch.TEACHER or m.decoder_blocks == 0),
+             f"model.decoder_blocks={m.decoder_blocks} (>= 0, and a teacher setting)"),
             (d.tile_size % 32 == 0 and d.tile_size > 0, f"data.tile_size={d.tile_size} (a positive multiple of 32)"),
             (0 < d.crop_size <= d.tile_size and d.crop_size % 32 == 0, f"data.crop_size={d.crop_size} (multiple of 32, <= tile_size)"),
             (0.0 <= d.augment.swap <= 1.0, f"data.augment.swap={d.augment.swap} (a probability)"),

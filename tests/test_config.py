@@ -44,6 +44,9 @@ def test_wrong_type_and_bad_choice(tmp_path):
         load_config(write(tmp_path, "model: {fusion: sum}\n"))
     with pytest.raises(ConfigError, match=r"model\.weight_bits=9"):
         load_config(write(tmp_path, "model: {weight_bits: 9}\n"))
+    with pytest.raises(ConfigError, match=r"model\.decoder_blocks=1 \(>= 0, and a teacher setting\)"):
+        load_config(write(tmp_path, "model: {arch: student, decoder_blocks: 1}\n"))
+    assert load_config(write(tmp_path, "model: {arch: teacher, decoder_blocks: 1}\n")).model.decoder_blocks == 1
 
 
 def test_nested_list_of_sources_and_overrides(tmp_path):

@@ -4,7 +4,9 @@ Topology: a stem (two 3x3 convs, the first with stride 2), then one stage per en
 `blocks[i]` residual BasicBlocks (the first of stages 1.. has stride 2), so stage i sits at stride 2^(i+1). The
 encoder is shared by both dates. Each stage's two feature maps are fused (|A - B| or concat, then a 1x1 conv to
 `DECODER_CHANNELS`), summed top-down with bilinear upsampling (an FPN), refined by a 3x3 conv, and a 1x1 head gives
-the logits at stride 2, bilinearly upsampled to the input size.
+the logits at stride 2, bilinearly upsampled to the input size. With `model.decoder_blocks` = n > 0, every merge
+(and the deepest stage's lateral) passes through n 3x3 conv-BN-ReLU blocks before it is upsampled, a U-Net-like
+decoder that can reason on the difference at each scale; 0 keeps the merges linear.
 """
 
 from __future__ import annotations
@@ -57,6 +59,10 @@ class TeacherCD(ChangeDetector):
         k = 2 if cfg.fusion == Fusion.CONCAT else 1
         self.fuse_quant = nn.ModuleList(nn.Identity() for _ in w)  # float teacher: |A - B| as it is
         self.lateral = nn.ModuleList(nn.Conv2d(k * c, DECODER_CHANNELS, 1) for c in w)
+        self.merge = nn.ModuleList(
+            nn.Sequential(*(conv_bn_relu(DECODER_CHANNELS, DECODER_CHANNELS) for _ in range(cfg.decoder_blocks)))
+            for _ in w[1:]
+        )  # per level but the first, deepest first; empty (identity) when decoder_blocks = 0
         self.refine = conv_bn_relu(DECODER_CHANNELS, DECODER_CHANNELS)
         self.head = nn.Conv2d(DECODER_CHANNELS, 1, 1)
 
@@ -64,9 +70,11 @@ class TeacherCD(ChangeDetector):
         return self.stem(x)
 
     def decode(self, fused, size):
-        x = self.lateral[-1](fused[-1])
+        x = self.merge[0](self.lateral[-1](fused[-1]))
         for i in range(len(fused) - 2, -1, -1):
             lat = self.lateral[i](fused[i])
             x = F.interpolate(x, size=lat.shape[-2:], mode="bilinear", align_corners=False) + lat
+            if i > 0:
+                x = self.merge[len(fused) - 1 - i](x)
         x = self.head(self.refine(x))
         return F.interpolate(x, size=tuple(size), mode="bilinear", align_corners=False)

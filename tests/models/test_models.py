@@ -13,12 +13,13 @@ from frd_q.models.base import ChangeOutput
 CASES = [
     ModelConfig(arch=Arch.TEACHER, widths=[8, 16, 24], blocks=[1, 1, 1]),
     ModelConfig(arch=Arch.TEACHER, widths=[8, 16], blocks=[1, 2], fusion=Fusion.CONCAT),
+    ModelConfig(arch=Arch.TEACHER, widths=[8, 16, 24], blocks=[1, 1, 1], decoder_blocks=2),
     ModelConfig(arch=Arch.STUDENT, widths=[8, 16, 24]),
     ModelConfig(arch=Arch.STUDENT, widths=[8, 16, 24], fusion=Fusion.CONCAT, downsample=Downsample.STRIDE),
 ]
 
 
-@pytest.mark.parametrize("cfg", CASES, ids=lambda c: f"{c.arch.value}-{c.fusion.value}-{c.downsample.value}")
+@pytest.mark.parametrize("cfg", CASES, ids=lambda c: f"{c.arch.value}-{c.fusion.value}-{c.downsample.value}-d{c.decoder_blocks}")
 def test_feature_contract(cfg):
     torch.manual_seed(0)
     m = build_model(cfg).eval()
@@ -34,7 +35,7 @@ def test_feature_contract(cfg):
     assert torch.equal(m(a, b), out.logits)
 
 
-@pytest.mark.parametrize("cfg", CASES[::2], ids=["teacher", "student"])
+@pytest.mark.parametrize("cfg", [CASES[0], CASES[3]], ids=["teacher", "student"])
 def test_encoder_is_shared_between_dates(cfg):
     m = build_model(cfg).eval()
     a = torch.rand(1, 3, 32, 32)
@@ -47,6 +48,22 @@ def test_encoder_is_shared_between_dates(cfg):
     out = m(torch.zeros(1, 3, 32, 32), torch.rand(1, 3, 32, 32), return_features=True)
     out.features_b[0].sum().backward()
     assert first.grad is not None and first.grad.abs().sum() > 0
+
+
+def test_teacher_decoder_blocks_add_nonlinear_merges_and_keep_the_linear_fpn_at_zero():
+    """decoder_blocks = 0 is the teacher every shipped checkpoint holds (the same parameter names); n adds n conv-BN-ReLU
+    blocks at each level but the first, and the logits then depend on them."""
+    plain = build_model(ModelConfig(arch=Arch.TEACHER, widths=[8, 16, 24], blocks=[1, 1, 1]))
+    assert not any(n.startswith("merge.") for n in plain.state_dict())
+    deep = build_model(ModelConfig(arch=Arch.TEACHER, widths=[8, 16, 24], blocks=[1, 1, 1], decoder_blocks=2)).eval()
+    merge = {n for n in deep.state_dict() if n.startswith("merge.")}
+    assert {n.split(".")[1] for n in merge} == {"0", "1"} and any(n.startswith("merge.1.1.") for n in merge)
+    assert set(deep.state_dict()) - merge == set(plain.state_dict())
+    a, b = torch.rand(1, 3, 32, 32), torch.rand(1, 3, 32, 32)
+    before = deep(a, b)
+    with torch.no_grad():
+        deep.merge[1][1][0].weight.mul_(3.0)
+    assert not torch.allclose(before, deep(a, b))
 
 
 FINN_LAYERS = (qnn.QuantConv2d, qnn.QuantReLU, qnn.QuantIdentity, nn.BatchNorm2d, nn.MaxPool2d, nn.Upsample,
