@@ -39,7 +39,7 @@ from frd_q.infer import scan_pairs
 from frd_q.metrics import Confusion, dataset_mean
 from frd_q.models import build_model, model_name
 from frd_q.train import distributed
-from frd_q.train.checkpoint import load_checkpoint, load_weights, save_checkpoint
+from frd_q.train.checkpoint import checkpoint_config, load_checkpoint, load_weights, save_checkpoint
 from frd_q.train.device import resolve_device
 from frd_q.train.losses import ChangeLoss, auto_pos_weight
 
@@ -222,10 +222,11 @@ def step_loss(net, loss_fn, teacher, distiller, a, b, label, valid, step: int) -
 
 def init_weights(model, cfg: Config) -> None:
     """A fine-tune's start: the weights of `cfg.train.init_from`, whose stored model config must equal `cfg.model`
-    (optimizer, schedule, distiller and step start afresh; a resumed run reads its own last.pt instead)."""
+    (optimizer, schedule, distiller and step start afresh; a resumed run reads its own last.pt instead). The stored
+    config is read with today's defaults, so a checkpoint written before a model key existed still matches."""
     path = cfg.train.init_from
     ckpt = load_checkpoint(path)
-    stored, wanted = ckpt.get("config", {}).get("model") or {}, to_dict(cfg.model)
+    stored, wanted = to_dict(checkpoint_config(ckpt, path).model), to_dict(cfg.model)
     diff = sorted(k for k in set(stored) | set(wanted) if stored.get(k) != wanted.get(k))
     if diff:
         raise CheckpointError(f"{path}: train.init_from needs the same model config (differs in model."
@@ -258,7 +259,7 @@ def train(cfg: Config, resume: bool = False, overwrite: bool = False, stop_after
     model = build_model(cfg.model, cfg.data.in_channels)
     ckpt = load_checkpoint(last) if resume else None
     if ckpt is not None:
-        if ckpt["config"] != to_dict(cfg):
+        if to_dict(checkpoint_config(ckpt, last)) != to_dict(cfg):
             raise CheckpointError(f"{last}: was written by a different config; resume needs the same config")
         # before the optimizer exists: Brevitas replaces its scale Parameters on load_state_dict. An averaged run
         # (train.ema) stored the average as `model` and the weights the optimizer steps as `train_model`

@@ -100,6 +100,12 @@ def test_init_from_starts_from_the_checkpoint_weights_with_a_fresh_schedule(tmp_
     seeded = build_model(ft.model).state_dict()  # what the run would have started from without init_from
     assert not all(torch.equal(seeded[k], tuned["model"][k]) for k in learned)
     assert tuned["step"] == 2 and tuned["scheduler"]["last_epoch"] == 2  # its own schedule, counted from 0
+    # a checkpoint written before a model key existed (here decoder_blocks, added later) is read with its default
+    old = load_checkpoint(start)
+    del old["config"]["model"]["decoder_blocks"]
+    torch.save(old, tmp_path / "old.pt")
+    train(config_from_dict({**raw, "train": {**raw["train"], "init_from": str(tmp_path / "old.pt")}}),
+          overwrite=True, progress=False)
     raw["model"]["widths"] = [8, 8]
     with pytest.raises(CheckpointError, match=r"last.pt: train.init_from needs the same model config .*widths"):
         train(config_from_dict(raw), overwrite=True, progress=False)
