@@ -17,7 +17,7 @@ from pathlib import Path
 ROW = re.compile(r"^(dataset mean|all) \(\d+(?: pairs)?\)\s+([-\d. ]+)$")  # precision recall f1 iou oa kappa
 
 
-def test_f1(report: Path) -> dict[str, float]:
+def read_test_f1(report: Path) -> dict[str, float]:
     found = {}
     for line in report.read_text().splitlines():
         m = ROW.match(line.strip())
@@ -58,10 +58,10 @@ def main() -> None:
     for arg in sys.argv[1:]:
         run = Path(arg.rstrip("/"))
         log, report = run / "val_log.csv", run.with_name(run.name + ".test.txt")
-        if not (run.is_dir() and log.is_file() and report.is_file()):
+        if not (log.is_file() and report.is_file()):
             print(f"skipped {run}: needs {log} and {report}", file=sys.stderr)
             continue
-        runs.append((run.name, best_val(log), test_f1(report)))
+        runs.append((run.name, best_val(log), read_test_f1(report)))
     if len(runs) < 3:
         raise SystemExit("need at least 3 runs with a val_log.csv and a .test.txt")
     print("| run | best val mean F1 | test mean F1 | test all F1 |")
