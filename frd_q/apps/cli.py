@@ -3,6 +3,8 @@
     frd-q train     --config configs/student_w4a4.yaml [--set train.steps=100] [--resume | --overwrite]
     frd-q evaluate  --checkpoint runs/student_w4a4/best.pt --data ../shared/data/real_cd [--list F] [--json OUT]
     frd-q evaluate  --checkpoint checkpoints/teacher.pt --sources configs/splits/test.yaml   (the test split)
+    frd-q compare   --checkpoint checkpoints/teacher.pt checkpoints/student_w4a4.pt --sources configs/splits/test.yaml
+    frd-q compare   --group none runs/none_s?/best.pt --group frd runs/frd_s?/best.pt --sources SPLIT.yaml
     frd-q predict   --checkpoint runs/student_w4a4/best.pt --a A.tif --b B.tif --out mask.tif [--overlap 32]
     frd-q predict   --model build/ZCU104 --a A.png --b B.png --out mask.png    (the deployed integer graph)
     frd-q data      --data ../shared/data/real_cd_train
@@ -76,6 +78,39 @@ def cmd_evaluate(args) -> None:
     print(format_table(rows))
     if args.json:
         write_json(args.json, total.metrics())
+
+
+def cmd_compare(args) -> None:
+    from frd_q.compare import bootstrap, count_models, format_comparison
+    from frd_q.config import DataSource, load_sources
+    from frd_q.data.dataset import scan_root, scan_sources
+    from frd_q.errors import ConfigError
+    from frd_q.fsutil import write_json
+
+    if (args.data is None) == (args.sources is None):
+        raise ConfigError("compare needs exactly one of --data (a dataset root) or --sources (a split's YAML list)")
+    if args.block < 1 or args.resamples < 1 or not 0 < args.level < 1:
+        raise ConfigError(f"--block {args.block}, --resamples {args.resamples}, --level {args.level}: block and "
+                          "resamples must be >= 1, level between 0 and 1")
+    if args.sources:
+        records = scan_sources(load_sources(args.sources))
+    else:
+        records = scan_root(DataSource(root=args.data, split=args.split, list=args.list))
+    groups = [(path, [path]) for path in args.checkpoint or []]
+    for group in args.group or []:
+        if len(group) < 2:
+            raise ConfigError(f"--group {' '.join(group)}: a name, then one or more checkpoints")
+        groups.append((group[0], group[1:]))
+    if not groups:
+        raise ConfigError("compare needs --checkpoint or --group")
+    paths = list(dict.fromkeys(p for _, members in groups for p in members))  # each file counted once
+    per_model, thresholds, pairs = count_models(paths, records, args.block, resolve_device(args.device),
+                                                log=lambda line: print(line, file=sys.stderr))
+    result = bootstrap(per_model, paths, thresholds, args.block, args.resamples, args.seed, args.level, pairs,
+                       [(name, [paths.index(p) for p in members]) for name, members in groups])
+    print(format_comparison(result))
+    if args.json:
+        write_json(args.json, result.to_dict())
 
 
 def cmd_predict(args) -> None:
@@ -363,6 +398,23 @@ def build_parser() -> argparse.ArgumentParser:
     e.add_argument("--json", default=None, help="also write the overall metrics as JSON here")
     tiling(e)
     e.set_defaults(func=cmd_evaluate)
+
+    c = sub.add_parser("compare", help="checkpoints on the same pairs, with paired block-bootstrap intervals")
+    c.add_argument("--checkpoint", nargs="+", default=[],
+                   help="checkpoints, one row each; differences are to the first row")
+    c.add_argument("--group", nargs="+", action="append", metavar="NAME CHECKPOINT",
+                   help="a row that is the mean of several checkpoints (e.g. the seeds of one variant), after the "
+                        "--checkpoint rows; repeatable")
+    data_source(c, required=False)
+    c.add_argument("--sources", default=None, metavar="YAML",
+                   help="a YAML list of data sources instead of --data, e.g. configs/splits/test.yaml")
+    c.add_argument("--block", type=int, default=64, help="side of the square blocks resampled (pixels)")
+    c.add_argument("--resamples", type=int, default=2000, help="bootstrap resamples")
+    c.add_argument("--seed", type=int, default=0, help="seed of the resampling")
+    c.add_argument("--level", type=float, default=0.95, help="coverage of the percentile intervals")
+    c.add_argument("--device", default="auto", help="auto (cuda if present), cpu, cuda or cuda:N")
+    c.add_argument("--json", default=None, help="also write every figure, interval and difference as JSON here")
+    c.set_defaults(func=cmd_compare)
 
     r = sub.add_parser("predict", help="change mask, regions and statistics of one image pair or whole scene")
     r.add_argument("--checkpoint", default=None, help="PyTorch checkpoint (or --model)")
