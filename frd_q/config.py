@@ -114,6 +114,8 @@ class DistillConfig:
     ccrd_temperature: float = 0.1  #: CCRD contrastive temperature
     bfdd_relation: float = 1.0  #: weight of BFDD's cross-date relation term against its distance-map term
     pixels: int = 256  #: pixels sampled per image and iteration for the relation and contrastive terms
+    #: student stages (0 = full resolution) whose features fitnet, at, cwd, bfdd and ccrd distil; empty: every stage
+    stages: list[int] = field(default_factory=list)
 
     def weights(self) -> dict[str, float]:
         """The non-zero loss weights, by term name."""
@@ -175,6 +177,8 @@ class Config:
             (min(getattr(self.distill, n) for n in DISTILL_TERMS) >= 0, "distill: loss weights must be >= 0"),
             (0.0 <= t.ema < 1.0, f"train.ema={t.ema} (a decay in [0, 1); 0 turns the average off)"),
             (self.distill.pixels >= 2, f"distill.pixels={self.distill.pixels} (at least 2)"),
+            (len(set(self.distill.stages)) == len(self.distill.stages) and min(self.distill.stages, default=0) >= 0,
+             f"distill.stages={self.distill.stages} (distinct stage indices >= 0; empty: every stage)"),
         ]
         for ok, what in checks:
             if not ok:

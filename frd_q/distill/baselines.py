@@ -37,7 +37,7 @@ class LogitKD(nn.Module):
 
 def _both_dates(student, teacher, pairs):
     """(stage index, student map, teacher map) for every matched stage and both dates."""
-    for i, j in enumerate(pairs):
+    for i, j in pairs.items():
         yield i, student.features_a[i], teacher.features_a[j].detach()
         yield i, student.features_b[i], teacher.features_b[j].detach()
 

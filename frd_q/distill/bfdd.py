@@ -56,5 +56,5 @@ class BFDD(nn.Module):
 
     def forward(self, student, teacher, pairs, label, valid, gen) -> torch.Tensor:
         losses = [self.stage(student.features_a[i], student.features_b[i], teacher.features_a[j],
-                             teacher.features_b[j], label, valid, gen) for i, j in enumerate(pairs)]
+                             teacher.features_b[j], label, valid, gen) for i, j in pairs.items()]
         return torch.stack(losses).mean()

@@ -64,5 +64,5 @@ class CCRD(nn.Module):
 
     def forward(self, student, teacher, pairs, label, valid, gen) -> torch.Tensor:
         losses = [self.stage(self.adapters[i], student.fused[i], teacher.fused[j], label, valid, gen)
-                  for i, j in enumerate(pairs)]
+                  for i, j in pairs.items()]
         return torch.stack(losses).mean()

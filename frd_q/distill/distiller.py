@@ -23,9 +23,13 @@ class Distiller(nn.Module):
         if getattr(student, "fusion", None) is None and any(name in self.weights for name in PER_DATE):
             raise ConfigError(f"distill: {', '.join(n for n in PER_DATE if n in self.weights)} need per-date "
                               "features; the early-fusion student has none (use kd or ccrd)")
-        self.pairs = match_stages(student.stage_strides, teacher.stage_strides)
+        matched = match_stages(student.stage_strides, teacher.stage_strides)
+        if any(i >= len(matched) for i in cfg.stages):
+            raise ConfigError(f"distill.stages={cfg.stages}: the student has stages 0 to {len(matched) - 1}")
+        #: {student stage: teacher stage} of the stages the feature terms distil (adapters exist for every stage)
+        self.pairs = {i: j for i, j in enumerate(matched) if not cfg.stages or i in cfg.stages}
         s_ch = list(student.stage_channels)
-        t_ch = [teacher.stage_channels[j] for j in self.pairs]
+        t_ch = [teacher.stage_channels[j] for j in matched]
         self.seed = seed
         self.terms = nn.ModuleDict({
             "kd": LogitKD(cfg.kd_temperature),

@@ -7,6 +7,7 @@ import torch
 from frd_q.config import DistillConfig
 from frd_q.distill import TERMS, Distiller
 from frd_q.distill.align import match_stages, resize_to
+from frd_q.errors import ConfigError
 from frd_q.models.base import ChangeOutput
 
 
@@ -107,3 +108,35 @@ def test_early_fusion_student_gets_one_clear_error():
     early.fusion = None
     with pytest.raises(ConfigError, match="early-fusion"):
         Distiller(DistillConfig(teacher="t.pt", bfdd=1.0), early, Fake([8], [2]))
+
+
+@pytest.mark.parametrize("term", ["fitnet", "at", "cwd", "bfdd", "ccrd"])
+def test_distill_stages_leave_the_other_stages_alone(term):
+    gen = torch.Generator().manual_seed(2)
+    s_ch, s_sizes, s_strides = [8, 8], [16, 8], [2, 4]
+    t_ch, t_sizes, t_strides = [8, 8, 8], [16, 8, 4], [2, 4, 8]
+    teacher = outputs(t_ch, t_sizes, gen)
+    label, valid = LABELS["mixed"](2, 32), torch.ones(2, 32, 32, dtype=torch.bool)
+    same = student_like_teacher(teacher, match_stages(s_strides, t_strides), s_sizes)
+    other = outputs(s_ch, s_sizes, gen, requires_grad=True)
+    # a student equal to the teacher at stage 1 and random at stage 0 (fused map too)
+    mixed = type(same)(same.logits, [other.features_a[0], same.features_a[1]],
+                       [other.features_b[0], same.features_b[1]], [other.fused[0], same.fused[1]])
+    late = Distiller(DistillConfig(teacher="t.pt", **{term: 1.0}, pixels=64, stages=[1]), Fake(s_ch, s_strides),
+                     Fake(t_ch, t_strides))
+    every = Distiller(DistillConfig(teacher="t.pt", **{term: 1.0}, pixels=64), Fake(s_ch, s_strides),
+                      Fake(t_ch, t_strides))
+    every.load_state_dict(late.state_dict())  # the same adapters: stages only choose what is compared
+    identity_adapters(late), identity_adapters(every)
+    assert late.pairs == {1: 1} and every.pairs == {0: 0, 1: 1}
+    loss_late, _ = late(mixed, teacher, label, valid, step=0)
+    loss_every, _ = every(mixed, teacher, label, valid, step=0)
+    assert loss_late < loss_every
+    if term != "ccrd":  # stage 1 is the teacher's own: nothing left to learn there
+        assert loss_late.abs() < 1e-5
+    loss_late.backward(retain_graph=True)
+    assert all(f.grad is None or f.grad.abs().sum() == 0 for f in (other.features_a[0], other.features_b[0]))
+    loss_every.backward()  # the check above can fail: with every stage, stage 0 does get a gradient
+    assert other.features_a[0].grad.abs().sum() > 0
+    with pytest.raises(ConfigError, match=r"distill.stages=\[2\]: the student has stages 0 to 1"):
+        Distiller(DistillConfig(teacher="t.pt", bfdd=1.0, stages=[2]), Fake(s_ch, s_strides), Fake(t_ch, t_strides))
