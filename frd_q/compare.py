@@ -34,6 +34,7 @@ import numpy as np
 
 from frd_q.errors import ConfigError
 
+
 def block_counts(pred: np.ndarray, label: np.ndarray, block: int) -> np.ndarray:
     """(n_blocks, 4) int64 counts TP, FP, FN, TN of binary maps (H, W) per block x block block, row-major; the
     last row and column of blocks are smaller where H or W is not a multiple of `block`."""
@@ -119,7 +120,7 @@ class Comparison:
     seed: int
     level: float
     pairs: int = 0
-    redrawn: int = 0  #: resamples drawn again because a dataset had no changed pixel in them
+    redrawn: int = 0  #: draws repeated because a dataset's drawn blocks held no changed pixel
 
     def interval(self, figure: str, row: int, against: int | None = None) -> tuple[float, float]:
         """The percentile interval of a row's figure, or of its paired difference to row `against`."""
