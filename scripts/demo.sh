@@ -5,7 +5,7 @@
 #     held-out LEVIR-CD tile from the shipped FRD student;
 #  2. a short FRD student made here the way the shipped one is made (configs/student_w4a4_frd.yaml, 300 of its 1500
 #     steps): the shipped undistilled student fine-tuned with BFDD + CCRD from the shipped teacher (docs/frd.md),
-#     evaluated the same way;
+#     evaluated the same way, and both FRD students compared with the teacher (paired differences with intervals);
 #  3. that student compiled by the FINN flow for a ZCU104 (estimates and generated RTL under build/demo_ZCU104),
 #     its hardware graph checked bit-exact against PyTorch on real tiles, and the tile run through the deployed
 #     integer graph.
@@ -31,6 +31,9 @@ $frd train --config configs/student_w4a4_frd.yaml --overwrite --no-progress --se
   --set train.steps=300 --set train.val_every=150 --set train.log_every=50
 echo; echo "== that student, test split"
 $frd evaluate --checkpoint runs/demo_student_frd/best.pt "${test_split[@]}" --json runs/demo_student_frd/eval.json
+echo; echo "== how sure: both FRD students against the shipped teacher, paired, with 95 % block-bootstrap intervals"
+$frd compare --checkpoint checkpoints/teacher.pt checkpoints/student_w4a4_frd.pt runs/demo_student_frd/best.pt \
+  "${test_split[@]}" --json runs/demo_student_frd/compare.json
 
 echo; echo "== FINN flow for the ZCU104 (up to code generation without Vivado / Vitis HLS; every layer RTL)"
 # --fifo-sizing off: sizing the FIFOs by Verilator simulation takes tens of minutes for this student at 256x256
