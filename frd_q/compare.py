@@ -221,7 +221,8 @@ def format_comparison(c: Comparison) -> str:
     """The table `frd-q compare` prints: each row's figures with intervals, then the paired differences."""
     pct = round(100 * c.level)
     blocks = sum(c.datasets.values())
-    lines = [f"{c.pairs} pairs, {len(c.datasets)} datasets, {blocks} blocks of {c.block}x{c.block} pixels; "
+    n = len(c.datasets)
+    lines = [f"{c.pairs} pairs, {n} dataset{'s' if n != 1 else ''}, {blocks} blocks of {c.block}x{c.block} pixels; "
              f"{c.resamples} resamples (seed {c.seed}), stratified by dataset ({c.redrawn} drawn again for a dataset "
              f"without change); {pct} % percentile intervals, F1 in %"]
     names = [r.name for r in c.rows]
