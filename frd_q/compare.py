@@ -35,6 +35,13 @@ import numpy as np
 from frd_q.errors import ConfigError
 
 
+def check_settings(block: int, resamples: int, level: float) -> None:
+    """ConfigError unless block >= 1, resamples >= 1 and 0 < level < 1 (checked before any model runs)."""
+    if block < 1 or resamples < 1 or not 0 < level < 1:
+        raise ConfigError(f"--block {block}, --resamples {resamples}, --level {level}: block and resamples must be "
+                          ">= 1, level between 0 and 1")
+
+
 def block_counts(pred: np.ndarray, label: np.ndarray, block: int) -> np.ndarray:
     """(n_blocks, 4) int64 counts TP, FP, FN, TN of binary maps (H, W) per block x block block, row-major; the
     last row and column of blocks are smaller where H or W is not a multiple of `block`."""
@@ -160,10 +167,7 @@ def bootstrap(per_model: list[dict[str, np.ndarray]], names: list[str], threshol
     every model is its own row."""
     if not per_model:
         raise ConfigError("compare needs at least one checkpoint")
-    if resamples < 1:
-        raise ConfigError(f"--resamples {resamples}: must be >= 1")
-    if not 0 < level < 1:
-        raise ConfigError(f"--level {level}: must be between 0 and 1")
+    check_settings(block, resamples, level)
     sizes = {k: len(v) for k, v in per_model[0].items()}
     for name, counts in zip(names, per_model):
         if {k: len(v) for k, v in counts.items()} != sizes:

@@ -48,24 +48,31 @@ def cmd_train(args) -> None:
         print(f"{cfg.name}: step {metrics['step']} val f1={metrics['f1']:.4f} iou={metrics['iou']:.4f}")
 
 
-def cmd_evaluate(args) -> None:
+def pair_records(args, command: str):
+    """The pair records named by exactly one of --data (a dataset root, with --split / --list) or --sources (a
+    split's YAML list of data sources)."""
     from frd_q.config import DataSource, load_sources
-    from frd_q.data.dataset import load_pairs, scan_root, scan_sources
+    from frd_q.data.dataset import scan_root, scan_sources
     from frd_q.errors import ConfigError
+
+    if (args.data is None) == (args.sources is None):
+        raise ConfigError(f"{command} needs exactly one of --data (a dataset root) or --sources (a split's YAML list)")
+    if args.sources:
+        return scan_sources(load_sources(args.sources))
+    return scan_root(DataSource(root=args.data, split=args.split, list=args.list))
+
+
+def cmd_evaluate(args) -> None:
+    from frd_q.data.dataset import load_pairs
     from frd_q.fsutil import write_json
     from frd_q.infer import evaluate_pairs
     from frd_q.metrics import dataset_mean, format_table
     from frd_q.train.checkpoint import decision_threshold, load_model
 
-    if (args.data is None) == (args.sources is None):
-        raise ConfigError("evaluate needs exactly one of --data (a dataset root) or --sources (a split's YAML list)")
+    records = pair_records(args, "evaluate")
     device = resolve_device(args.device)
     model, cfg, ckpt = load_model(args.checkpoint)
     threshold = decision_threshold(ckpt) if args.threshold is None else args.threshold
-    if args.sources:
-        records = scan_sources(load_sources(args.sources))
-    else:
-        records = scan_root(DataSource(root=args.data, split=args.split, list=args.list))
     pairs = load_pairs(records, cfg.data.in_channels, cfg.data.label_threshold)
     total, per_dataset = evaluate_pairs(model.to(device), pairs, args.tile or cfg.data.tile_size, args.overlap,
                                         device, threshold)
@@ -81,21 +88,12 @@ def cmd_evaluate(args) -> None:
 
 
 def cmd_compare(args) -> None:
-    from frd_q.compare import bootstrap, count_models, format_comparison
-    from frd_q.config import DataSource, load_sources
-    from frd_q.data.dataset import scan_root, scan_sources
+    from frd_q.compare import bootstrap, check_settings, count_models, format_comparison
     from frd_q.errors import ConfigError
     from frd_q.fsutil import write_json
 
-    if (args.data is None) == (args.sources is None):
-        raise ConfigError("compare needs exactly one of --data (a dataset root) or --sources (a split's YAML list)")
-    if args.block < 1 or args.resamples < 1 or not 0 < args.level < 1:
-        raise ConfigError(f"--block {args.block}, --resamples {args.resamples}, --level {args.level}: block and "
-                          "resamples must be >= 1, level between 0 and 1")
-    if args.sources:
-        records = scan_sources(load_sources(args.sources))
-    else:
-        records = scan_root(DataSource(root=args.data, split=args.split, list=args.list))
+    records = pair_records(args, "compare")
+    check_settings(args.block, args.resamples, args.level)
     groups = [(path, [path]) for path in args.checkpoint or []]
     for group in args.group or []:
         if len(group) < 2:
