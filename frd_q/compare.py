@@ -196,7 +196,6 @@ def count_models(checkpoints: list[str], records, block: int, device="cpu", log=
     """Load each checkpoint, run it over the pairs of `records` at its own tile size and decision threshold, and
     return ([per-dataset (n_blocks, 4) counts of each], [threshold of each], number of pairs)."""
     from frd_q.data.dataset import load_pairs
-    from frd_q.infer import predict_logits
     from frd_q.train.checkpoint import decision_threshold, load_model
 
     loaded = [load_model(path) for path in checkpoints]  # every file is checked before any is run
@@ -210,15 +209,23 @@ def count_models(checkpoints: list[str], records, block: int, device="cpu", log=
     per_model, thresholds = [], []
     for path, (model, cfg, ckpt) in zip(checkpoints, loaded):
         threshold = decision_threshold(ckpt)
-        model = model.to(device).eval()
-        counts: dict[str, list[np.ndarray]] = {}
-        for p in pairs:
-            logits = predict_logits(model, p.a, p.b, cfg.data.tile_size, device=device)
-            counts.setdefault(p.record.dataset or "all", []).append(block_counts(logits > threshold, p.label, block))
-        per_model.append({k: np.concatenate(v) for k, v in sorted(counts.items())})
+        per_model.append(count_blocks(model, pairs, cfg.data.tile_size, threshold, block, device))
         thresholds.append(threshold)
         log(f"{path}: counted over {len(pairs)} pairs (change = logit > {threshold:g})")
     return per_model, thresholds, len(pairs)
+
+
+def count_blocks(model, pairs, tile: int, threshold: float, block: int, device="cpu") -> dict[str, np.ndarray]:
+    """One model over loaded pairs (full images, tiles of `tile`): per dataset, in name order, the (n_blocks, 4)
+    counts TP, FP, FN, TN of change = logit > threshold, the blocks of each pair in pair order."""
+    from frd_q.infer import predict_logits
+
+    model = model.to(device).eval()
+    counts: dict[str, list[np.ndarray]] = {}
+    for p in pairs:
+        logits = predict_logits(model, p.a, p.b, tile, device=device)
+        counts.setdefault(p.record.dataset or "all", []).append(block_counts(logits > threshold, p.label, block))
+    return {k: np.concatenate(v) for k, v in sorted(counts.items())}
 
 
 def format_comparison(c: Comparison) -> str:

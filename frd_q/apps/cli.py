@@ -10,6 +10,7 @@
     frd-q data      --data ../shared/data/real_cd_train
     frd-q info      --checkpoint runs/student_w4a4/best.pt
     frd-q ship      --checkpoint runs/teacher/best.pt --name teacher   (checkpoints/teacher.pt + its model card)
+    frd-q cards     (every shipped model measured on the test split again; cards and checkpoints/README.md rewritten)
     frd-q ablate    --config configs/ablation.yaml
     frd-q seu       --build build/ZCU104 --data ../shared/data/real_cd [--limit 4] [--rates 1e-5,1e-4]
     frd-q export    --checkpoint runs/student_w4a4/best.pt --out build/student.onnx [--tile 256] [--check ROOT]
@@ -193,6 +194,16 @@ def cmd_ship(args) -> None:
     test = card["test"]["dataset mean"]
     print(f"{args.out}/{card['file']}: sha256 {card['sha256']}, test dataset-mean F1 {100 * test['f1']:.1f} "
           f"(change = logit > {card['threshold']:g}); card in {args.out}/README.md")
+
+
+def cmd_cards(args) -> None:
+    from frd_q.apps.ship import remeasure
+
+    for card in remeasure(args.out, args.sources):
+        test = card["test"]["dataset mean"]
+        lo, hi = card["test_intervals"]["f1"]["dataset mean"]
+        print(f"{args.out}/{card['file']}: test dataset-mean F1 {100 * test['f1']:.1f} [{100 * lo:.1f}, {100 * hi:.1f}]")
+    print(f"cards in {args.out}/README.md")
 
 
 def cmd_soup(args) -> None:
@@ -449,6 +460,11 @@ def build_parser() -> argparse.ArgumentParser:
     sh.add_argument("--sources", default="configs/splits/test.yaml", help="the test split's sources")
     sh.add_argument("--command", default=None, help="the command that trained it, for the card")
     sh.set_defaults(func=cmd_ship)
+
+    cd = sub.add_parser("cards", help="measure the shipped models on the test split again and rewrite their cards")
+    cd.add_argument("--out", default="checkpoints", help="folder of shipped models (default checkpoints)")
+    cd.add_argument("--sources", default="configs/splits/test.yaml", help="the test split's sources")
+    cd.set_defaults(func=cmd_cards)
 
     so = sub.add_parser("soup", help="average the weights of checkpoints of one model, greedily chosen on val")
     so.add_argument("--checkpoint", nargs="+", required=True, help="two or more checkpoints of the same model")

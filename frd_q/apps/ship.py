@@ -9,7 +9,14 @@ Writes, each atomically:
                       reproduces the run, the data it was trained and selected on, the teacher it was distilled
                       from, and per-dataset test precision/recall/F1/IoU/kappa
   <out>/README.md     every card in <out>, regenerated (the model cards a user reads)
-The test figures come from the test split (`--sources`); nothing of the shipped model was chosen on it.
+The test figures come from the test split (`--sources`); nothing of the shipped model was chosen on it. Each F1
+carries a 95 % block-bootstrap interval (frd_q/compare.py, the defaults of `frd-q compare`), and the card keeps
+the per-block counts it came from, so README.md can pair every model against the teacher without running either.
+
+    frd-q cards [--out checkpoints] [--sources configs/splits/test.yaml]
+
+re-measures every shipped model in <out> on the test split (after a change of the split or of the metrics) and
+rewrites the cards' test figures, intervals and README.md; the weights must still be the ones the card names.
 """
 
 from __future__ import annotations
@@ -19,11 +26,14 @@ import os
 import platform
 from pathlib import Path
 
+import numpy as np
+
 from frd_q.errors import ConfigError
 from frd_q.fsutil import sha256
 from frd_q.train.checkpoint import train_wall_time
 
 CARD_FIELDS = ("precision", "recall", "f1", "iou", "kappa")  #: the test metrics a card lists per dataset
+BLOCK, RESAMPLES, SEED, LEVEL = 64, 2000, 0, 0.95  #: the cards' test intervals: the defaults of `frd-q compare`
 
 
 def ship(checkpoint: str | Path, name: str, out_dir: str | Path = "checkpoints",
@@ -31,11 +41,8 @@ def ship(checkpoint: str | Path, name: str, out_dir: str | Path = "checkpoints",
          configs_dir: str | Path = "configs") -> dict:
     """Write <out_dir>/<name>.pt and its card <name>.json, regenerate <out_dir>/README.md; return the card. The card
     names the config file in `configs_dir` that reproduces the run (see `_config_file`)."""
-    from frd_q.config import load_sources, to_dict
-    from frd_q.data.dataset import load_pairs, scan_sources
+    from frd_q.config import to_dict
     from frd_q.fsutil import write_json, write_text
-    from frd_q.infer import evaluate_pairs
-    from frd_q.metrics import dataset_mean
     from frd_q.train.checkpoint import decision_threshold, load_model, save_checkpoint
 
     if not name or "/" in name or name.startswith("."):
@@ -46,11 +53,7 @@ def ship(checkpoint: str | Path, name: str, out_dir: str | Path = "checkpoints",
     save_checkpoint(shipped, {k: ckpt[k] for k in ("config", "model_name", "model", "step", "metrics", "best_f1")
                               if k in ckpt})
     threshold = decision_threshold(ckpt)
-    pairs = load_pairs(scan_sources(load_sources(sources)), cfg.data.in_channels, cfg.data.label_threshold)
-    total, per_dataset = evaluate_pairs(model, pairs, cfg.data.tile_size, threshold=threshold)
-    test = {k: {m: round(c.metrics()[m], 4) for m in CARD_FIELDS} for k, c in sorted(per_dataset.items())}
-    test["dataset mean"] = {m: round(v, 4) for m, v in dataset_mean(per_dataset).items() if m in CARD_FIELDS}
-    test["all pixels"] = {m: round(total.metrics()[m], 4) for m in CARD_FIELDS}
+    measured = measure_test(model, cfg, threshold, sources)
     teacher = cfg.distill.teacher
     card = {
         "name": name, "file": shipped.name, "sha256": sha256(shipped), "bytes": shipped.stat().st_size,
@@ -62,7 +65,7 @@ def ship(checkpoint: str | Path, name: str, out_dir: str | Path = "checkpoints",
         "train_data": [to_dict(s) for s in cfg.data.train], "val_data": [to_dict(s) for s in cfg.data.val],
         "val": {k: ckpt["metrics"][k] for k in ("f1", "f1_mean", "threshold", "f1_mean_at_threshold")
                 if k in ckpt.get("metrics", {})},
-        "threshold": threshold, "test_sources": str(sources), "test_pairs": len(pairs), "test": test,
+        "threshold": threshold, **measured,
         "distilled_from": None if teacher is None else {
             "teacher": teacher, "sha256": sha256(teacher) if Path(teacher).is_file() else None,
             "losses": cfg.distill.weights()},
@@ -74,6 +77,74 @@ def ship(checkpoint: str | Path, name: str, out_dir: str | Path = "checkpoints",
     write_json(out / f"{name}.json", card)
     write_text(out / "README.md", cards_markdown(out))
     return card
+
+
+def measure_test(model, cfg, threshold: float, sources: str | Path) -> dict:
+    """The card's test fields: per-dataset, dataset-mean and all-pixel precision/recall/F1/IoU/kappa of change =
+    logit > threshold over the pairs of `sources` (full images), each F1's bootstrap interval, and the per-block
+    counts they come from (one inference pass)."""
+    from frd_q.compare import bootstrap, count_blocks
+    from frd_q.config import load_sources
+    from frd_q.data.dataset import load_pairs, scan_sources
+    from frd_q.metrics import Confusion, dataset_mean
+
+    pairs = load_pairs(scan_sources(load_sources(sources)), cfg.data.in_channels, cfg.data.label_threshold)
+    counts = count_blocks(model, pairs, cfg.data.tile_size, threshold, BLOCK)
+    per_dataset = {k: Confusion(*(int(n) for n in v.sum(axis=0))) for k, v in counts.items()}
+    total = Confusion()
+    for c in per_dataset.values():
+        total += c
+    test = {k: {m: round(c.metrics()[m], 4) for m in CARD_FIELDS} for k, c in per_dataset.items()}
+    test["dataset mean"] = {m: round(v, 4) for m, v in dataset_mean(per_dataset).items() if m in CARD_FIELDS}
+    test["all pixels"] = {m: round(total.metrics()[m], 4) for m in CARD_FIELDS}
+    boot = bootstrap([counts], ["model"], [threshold], BLOCK, RESAMPLES, SEED, LEVEL, pairs=len(pairs))
+    figure = {**{k: f"f1[{k}]" for k in counts}, "dataset mean": "f1_mean", "all pixels": "f1_all"}
+    intervals = {"block": BLOCK, "resamples": RESAMPLES, "seed": SEED, "level": LEVEL, "redrawn": boot.redrawn,
+                 "f1": {k: [round(x, 4) for x in boot.interval(f, 0)] for k, f in figure.items()}}
+    return {"test_sources": str(sources), "test_pairs": len(pairs), "test": test, "test_intervals": intervals,
+            "test_blocks": {"block": BLOCK, "format": "per dataset, its pairs' blocks in order (row-major), each "
+                            "TP,FP,FN,TN, separated by spaces",
+                            "counts": {k: " ".join(",".join(str(n) for n in b) for b in v) for k, v in counts.items()}}}
+
+
+def block_counts_of(card: dict) -> dict[str, np.ndarray]:
+    """The per-dataset (n_blocks, 4) test counts a card keeps (`measure_test`)."""
+    return {k: np.array([[int(n) for n in b.split(",")] for b in v.split()], dtype=np.int64).reshape(-1, 4)
+            for k, v in card["test_blocks"]["counts"].items()}
+
+
+def remeasure(out_dir: str | Path = "checkpoints", sources: str | Path = "configs/splits/test.yaml") -> list[dict]:
+    """`frd-q cards`: measure every shipped model of `out_dir` on `sources` again and rewrite its card's test
+    fields (figures, intervals, block counts) and README.md. Every card is checked before any model runs (a card
+    that is not JSON, weights that are missing or are not the ones the card's sha256 names: ConfigError), and no
+    file is written until every model is measured."""
+    from frd_q.fsutil import write_json, write_text
+    from frd_q.train.checkpoint import decision_threshold, load_model
+
+    out = Path(out_dir)
+    paths = sorted(out.glob("*.json"))
+    if not paths:
+        raise ConfigError(f"{out}: no model cards (*.json) to re-measure; ship a model with frd-q ship")
+    cards = []
+    for path in paths:
+        try:
+            card = json.loads(path.read_text())
+            weights = out / card["file"]
+        except (json.JSONDecodeError, KeyError, TypeError) as e:
+            raise ConfigError(f"{path}: not a model card written by frd-q ship ({e})") from None
+        if not weights.is_file():
+            raise ConfigError(f"{path}: its weights {weights} are missing")
+        if sha256(weights) != card.get("sha256"):
+            raise ConfigError(f"{weights}: sha256 {sha256(weights)[:16]}… is not the one its card {path} names "
+                              f"({str(card.get('sha256'))[:16]}…); ship it again with frd-q ship")
+        cards.append((path, weights, card))
+    for path, weights, card in cards:
+        model, cfg, ckpt = load_model(weights)
+        card.update(measure_test(model, cfg, decision_threshold(ckpt), sources))
+    for path, _, card in cards:
+        write_json(path, card)
+    write_text(out / "README.md", cards_markdown(out))
+    return [card for _, _, card in cards]
 
 
 def _config_file(cfg, configs_dir: str | Path) -> str | None:
@@ -151,12 +222,64 @@ def _card_section(card: dict) -> list[str]:
         d = c["distilled_from"]
         losses = ", ".join(f"{k} {v:g}" for k, v in d["losses"].items())
         lines.append(f"- distilled from `{d['teacher']}` (sha256 `{(d['sha256'] or '?')[:16]}…`) with {losses}")
+    iv = c.get("test_intervals")  # cards shipped before intervals have none
+    f1_head = f"F1 [{round(100 * iv['level'])} %]" if iv else "F1"
     lines += ["", f"Test split (`{c['test_sources']}`, {c['test_pairs']} pairs or windows), full images, percent:", "",
-              "| dataset | precision | recall | F1 | IoU | kappa |", "|---|---:|---:|---:|---:|---:|"]
+              f"| dataset | precision | recall | {f1_head} | IoU | kappa |", "|---|---:|---:|---:|---:|---:|"]
     for k, m in c["test"].items():
-        cells = " | ".join(f"{100 * m[f]:.1f}" for f in CARD_FIELDS)
-        lines.append(f"| {'**' + k + '**' if k in ('dataset mean', 'all pixels') else k} | {cells} |")
+        cells = []
+        for f in CARD_FIELDS:
+            cells.append(f"{100 * m[f]:.1f}")
+            if f == "f1" and iv and k in iv["f1"]:
+                lo, hi = iv["f1"][k]
+                cells[-1] += f" [{100 * lo:.1f}, {100 * hi:.1f}]"
+        lines.append(f"| {'**' + k + '**' if k in ('dataset mean', 'all pixels') else k} | {' | '.join(cells)} |")
+    if iv:
+        lines += ["", f"Intervals: percentile intervals of {iv['resamples']} block-bootstrap resamples of the test split "
+                  f"({iv['block']}² blocks, stratified by dataset, seed {iv['seed']}; `frd-q compare`). They say how "
+                  "much the figures depend on which parts of these scenes were scored, not how another seed would do."]
     return lines + [""]
+
+
+def _against_teacher(cards: list[dict]) -> list[str]:
+    """README's table of every model's paired difference to the teacher's card (the one named `teacher`), from the
+    block counts the cards keep: the same draws as `frd-q compare` with the teacher first."""
+    from frd_q.compare import bootstrap
+
+    ref = next((c for c in cards if c["name"] == "teacher" and c.get("test_blocks")), None)
+    if ref is None:
+        return []
+    iv = ref["test_intervals"]
+    pct = round(100 * iv["level"])
+
+    rows, unpaired = [], []
+    for c in cards:
+        if c is ref:
+            continue
+        if not c.get("test_blocks") or c["test_sources"] != ref["test_sources"] or \
+                c["test_blocks"]["block"] != ref["test_blocks"]["block"]:
+            unpaired.append(c["name"])
+            continue
+        try:
+            b = bootstrap([block_counts_of(ref), block_counts_of(c)], ["teacher", c["name"]], [ref["threshold"], c["threshold"]],
+                          ref["test_blocks"]["block"], iv["resamples"], iv["seed"], iv["level"])
+        except ValueError:  # counted on other pairs or labels than the teacher
+            unpaired.append(c["name"])
+            continue
+        cell = {}
+        for f in ("f1_mean", "f1_all"):
+            lo, hi = b.interval(f, 1, 0)
+            cell[f] = f"{100 * (b.point[f][1] - b.point[f][0]):+.1f} [{100 * lo:+.1f}, {100 * hi:+.1f}]"
+        rows.append(f"| {c['name']} | {cell['f1_mean']} | {b.p_above('f1_mean', 1, 0):.2f} | {cell['f1_all']} |")
+    lines = ["", f"Each model against the teacher on the test split, paired ({iv['block']}² blocks, {iv['resamples']} "
+             f"resamples, seed {iv['seed']}, {pct} % intervals; the same figures as `frd-q compare --checkpoint "
+             "checkpoints/teacher.pt checkpoints/<name>.pt`), F1 points:", "",
+             "| model | dataset-mean F1 − teacher | share of resamples above the teacher | all-pixel F1 − teacher |",
+             "|---|---:|---:|---:|"] + rows if rows else []
+    if unpaired:
+        lines += ["", f"Not paired with the teacher (measured on other blocks or without them; `frd-q cards` "
+                  f"re-measures): {', '.join(unpaired)}."]
+    return lines
 
 
 def cards_markdown(out: Path) -> str:
@@ -166,13 +289,20 @@ def cards_markdown(out: Path) -> str:
              "Written by `frd-q ship` (frd_q/apps/ship.py); every figure is measured on the test split, which chose "
              "nothing.", "`frd-q evaluate --checkpoint checkpoints/<name>.pt --sources configs/splits/test.yaml` "
              "reproduces a table.", "",
-             "| model | parameters | steps | test F1, dataset mean | test F1, LEVIR-CD | test kappa, LEVIR-CD | MB |",
+             "| model | parameters | steps | test F1, dataset mean [95 %] | test F1, LEVIR-CD [95 %] | "
+             "test kappa, LEVIR-CD | MB |",
              "|---|---:|---:|---:|---:|---:|---:|"]
+
+    def f1(card, key):
+        value = card["test"].get(key, {}).get("f1", float("nan"))
+        iv = (card.get("test_intervals") or {}).get("f1", {}).get(key)
+        return f"{100 * value:.1f}" + (f" [{100 * iv[0]:.1f}, {100 * iv[1]:.1f}]" if iv else "")
+
     for c in cards:
         levir = c["test"].get("LEVIR-CD", {})
-        lines.append(f"| {c['name']} | {c['parameters'] / 1e6:.3f} M | {c['step']} | "
-                     f"{100 * c['test']['dataset mean']['f1']:.1f} | {100 * levir.get('f1', float('nan')):.1f} | "
-                     f"{100 * levir.get('kappa', float('nan')):.1f} | {c['bytes'] / 1e6:.2f} |")
+        lines.append(f"| {c['name']} | {c['parameters'] / 1e6:.3f} M | {c['step']} | {f1(c, 'dataset mean')} | "
+                     f"{f1(c, 'LEVIR-CD')} | {100 * levir.get('kappa', float('nan')):.1f} | {c['bytes'] / 1e6:.2f} |")
+    lines += _against_teacher(cards)
     lines.append("")
     for c in cards:
         lines += _card_section(c)
