@@ -235,9 +235,10 @@ def _card_section(card: dict) -> list[str]:
                 cells[-1] += f" [{100 * lo:.1f}, {100 * hi:.1f}]"
         lines.append(f"| {'**' + k + '**' if k in ('dataset mean', 'all pixels') else k} | {' | '.join(cells)} |")
     if iv:
-        lines += ["", f"Intervals: percentile intervals of {iv['resamples']} block-bootstrap resamples of the test split "
-                  f"({iv['block']}² blocks, stratified by dataset, seed {iv['seed']}; `frd-q compare`). They say how "
-                  "much the figures depend on which parts of these scenes were scored, not how another seed would do."]
+        lines += ["", f"Intervals: percentile intervals of {iv['resamples']} block-bootstrap resamples of the test "
+                  f"split ({iv['block']}² blocks, stratified by dataset, seed {iv['seed']}; `frd-q compare`). They say "
+                  "how much the figures depend on which parts of these scenes were scored, not how another seed would "
+                  "do."]
     return lines + [""]
 
 
@@ -261,8 +262,9 @@ def _against_teacher(cards: list[dict]) -> list[str]:
             unpaired.append(c["name"])
             continue
         try:
-            b = bootstrap([block_counts_of(ref), block_counts_of(c)], ["teacher", c["name"]], [ref["threshold"], c["threshold"]],
-                          ref["test_blocks"]["block"], iv["resamples"], iv["seed"], iv["level"])
+            b = bootstrap([block_counts_of(ref), block_counts_of(c)], ["teacher", c["name"]],
+                          [ref["threshold"], c["threshold"]], ref["test_blocks"]["block"], iv["resamples"], iv["seed"],
+                          iv["level"])
         except ValueError:  # counted on other pairs or labels than the teacher
             unpaired.append(c["name"])
             continue
@@ -274,7 +276,8 @@ def _against_teacher(cards: list[dict]) -> list[str]:
     lines = ["", f"Each model against the teacher on the test split, paired ({iv['block']}² blocks, {iv['resamples']} "
              f"resamples, seed {iv['seed']}, {pct} % intervals; the same figures as `frd-q compare --checkpoint "
              "checkpoints/teacher.pt checkpoints/<name>.pt`), F1 points:", "",
-             "| model | dataset-mean F1 − teacher | share of resamples above the teacher | all-pixel F1 − teacher |",
+             "| model | dataset-mean F1 − teacher | share of resamples above the teacher | "
+             "all-pixel F1 − teacher |",
              "|---|---:|---:|---:|"] + rows if rows else []
     if unpaired:
         lines += ["", f"Not paired with the teacher (measured on other blocks or without them; `frd-q cards` "
