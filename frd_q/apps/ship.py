@@ -134,8 +134,9 @@ def remeasure(out_dir: str | Path = "checkpoints", sources: str | Path = "config
             raise ConfigError(f"{path}: not a model card written by frd-q ship ({e})") from None
         if not weights.is_file():
             raise ConfigError(f"{path}: its weights {weights} are missing")
-        if sha256(weights) != card.get("sha256"):
-            raise ConfigError(f"{weights}: sha256 {sha256(weights)[:16]}… is not the one its card {path} names "
+        digest = sha256(weights)
+        if digest != card.get("sha256"):
+            raise ConfigError(f"{weights}: sha256 {digest[:16]}… is not the one its card {path} names "
                               f"({str(card.get('sha256'))[:16]}…); ship it again with frd-q ship")
         cards.append((path, weights, card))
     for path, weights, card in cards:
@@ -180,6 +181,14 @@ def _init_from(path: str | None) -> dict | None:
     start = load_checkpoint(path)
     return {"checkpoint": path, "sha256": sha256(path), "name": start.get("config", {}).get("name"),
             "step": start.get("step")}
+
+
+def _f1_cell(card: dict, key: str) -> str:
+    """A card's test F1 of `key` (a dataset, "dataset mean" or "all pixels") in percent, with its interval when the
+    card has one."""
+    value = card["test"].get(key, {}).get("f1", float("nan"))
+    iv = (card.get("test_intervals") or {}).get("f1", {}).get(key)
+    return f"{100 * value:.1f}" + (f" [{100 * iv[0]:.1f}, {100 * iv[1]:.1f}]" if iv else "")
 
 
 def _card_section(card: dict) -> list[str]:
@@ -227,13 +236,8 @@ def _card_section(card: dict) -> list[str]:
     lines += ["", f"Test split (`{c['test_sources']}`, {c['test_pairs']} pairs or windows), full images, percent:", "",
               f"| dataset | precision | recall | {f1_head} | IoU | kappa |", "|---|---:|---:|---:|---:|---:|"]
     for k, m in c["test"].items():
-        cells = []
-        for f in CARD_FIELDS:
-            cells.append(f"{100 * m[f]:.1f}")
-            if f == "f1" and iv and k in iv["f1"]:
-                lo, hi = iv["f1"][k]
-                cells[-1] += f" [{100 * lo:.1f}, {100 * hi:.1f}]"
-        lines.append(f"| {'**' + k + '**' if k in ('dataset mean', 'all pixels') else k} | {' | '.join(cells)} |")
+        cells = " | ".join(_f1_cell(c, k) if f == "f1" else f"{100 * m[f]:.1f}" for f in CARD_FIELDS)
+        lines.append(f"| {'**' + k + '**' if k in ('dataset mean', 'all pixels') else k} | {cells} |")
     if iv:
         lines += ["", f"Intervals: percentile intervals of {iv['resamples']} block-bootstrap resamples of the test "
                   f"split ({iv['block']}² blocks, stratified by dataset, seed {iv['seed']}; `frd-q compare`). They say "
@@ -252,6 +256,7 @@ def _against_teacher(cards: list[dict]) -> list[str]:
         return []
     iv = ref["test_intervals"]
     pct = round(100 * iv["level"])
+    ref_counts = block_counts_of(ref)
 
     rows, unpaired = [], []
     for c in cards:
@@ -262,7 +267,7 @@ def _against_teacher(cards: list[dict]) -> list[str]:
             unpaired.append(c["name"])
             continue
         try:
-            b = bootstrap([block_counts_of(ref), block_counts_of(c)], ["teacher", c["name"]],
+            b = bootstrap([ref_counts, block_counts_of(c)], ["teacher", c["name"]],
                           [ref["threshold"], c["threshold"]], ref["test_blocks"]["block"], iv["resamples"], iv["seed"],
                           iv["level"])
         except ValueError:  # counted on other pairs or labels than the teacher
@@ -273,12 +278,13 @@ def _against_teacher(cards: list[dict]) -> list[str]:
             lo, hi = b.interval(f, 1, 0)
             cell[f] = f"{100 * (b.point[f][1] - b.point[f][0]):+.1f} [{100 * lo:+.1f}, {100 * hi:+.1f}]"
         rows.append(f"| {c['name']} | {cell['f1_mean']} | {b.p_above('f1_mean', 1, 0):.2f} | {cell['f1_all']} |")
-    lines = ["", f"Each model against the teacher on the test split, paired ({iv['block']}² blocks, {iv['resamples']} "
-             f"resamples, seed {iv['seed']}, {pct} % intervals; the same figures as `frd-q compare --checkpoint "
-             "checkpoints/teacher.pt checkpoints/<name>.pt`), F1 points:", "",
-             "| model | dataset-mean F1 − teacher | share of resamples above the teacher | "
-             "all-pixel F1 − teacher |",
-             "|---|---:|---:|---:|"] + rows if rows else []
+    lines = []
+    if rows:
+        lines += ["", f"Each model against the teacher on the test split, paired ({iv['block']}² blocks, "
+                  f"{iv['resamples']} resamples, seed {iv['seed']}, {pct} % intervals; the same figures as `frd-q "
+                  "compare --checkpoint checkpoints/teacher.pt checkpoints/<name>.pt`), F1 points:", "",
+                  "| model | dataset-mean F1 − teacher | share of resamples above the teacher | "
+                  "all-pixel F1 − teacher |", "|---|---:|---:|---:|"] + rows
     if unpaired:
         lines += ["", f"Not paired with the teacher (measured on other blocks or without them; `frd-q cards` "
                   f"re-measures): {', '.join(unpaired)}."]
@@ -296,15 +302,10 @@ def cards_markdown(out: Path) -> str:
              "test kappa, LEVIR-CD | MB |",
              "|---|---:|---:|---:|---:|---:|---:|"]
 
-    def f1(card, key):
-        value = card["test"].get(key, {}).get("f1", float("nan"))
-        iv = (card.get("test_intervals") or {}).get("f1", {}).get(key)
-        return f"{100 * value:.1f}" + (f" [{100 * iv[0]:.1f}, {100 * iv[1]:.1f}]" if iv else "")
-
     for c in cards:
         levir = c["test"].get("LEVIR-CD", {})
-        lines.append(f"| {c['name']} | {c['parameters'] / 1e6:.3f} M | {c['step']} | {f1(c, 'dataset mean')} | "
-                     f"{f1(c, 'LEVIR-CD')} | {100 * levir.get('kappa', float('nan')):.1f} | {c['bytes'] / 1e6:.2f} |")
+        lines.append(f"| {c['name']} | {c['parameters'] / 1e6:.3f} M | {c['step']} | {_f1_cell(c, 'dataset mean')} | "
+                     f"{_f1_cell(c, 'LEVIR-CD')} | {100 * levir.get('kappa', float('nan')):.1f} | {c['bytes'] / 1e6:.2f} |")
     lines += _against_teacher(cards)
     lines.append("")
     for c in cards:
