@@ -28,7 +28,7 @@ Neighbouring blocks of one scene are correlated, so if anything the intervals ar
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -128,6 +128,7 @@ class Comparison:
     level: float
     pairs: int = 0
     redrawn: int = 0  #: draws repeated because a dataset's drawn blocks held no changed pixel
+    changed: dict[str, int] = field(default_factory=dict)  #: the label's changed pixels per dataset
 
     def interval(self, figure: str, row: int, against: int | None = None) -> tuple[float, float]:
         """The percentile interval of a row's figure, or of its paired difference to row `against`."""
@@ -146,7 +147,8 @@ class Comparison:
     def to_dict(self) -> dict:
         figs = list(self.point)
         out = {"block": self.block, "resamples": self.resamples, "seed": self.seed, "level": self.level,
-               "pairs": self.pairs, "redrawn": self.redrawn, "blocks_per_dataset": self.datasets, "rows": []}
+               "pairs": self.pairs, "redrawn": self.redrawn, "blocks_per_dataset": self.datasets,
+               "changed_pixels_per_dataset": self.changed, "rows": []}
         for m, row in enumerate(self.rows):
             entry = {"name": row.name, "checkpoints": row.members, "thresholds": row.thresholds,
                      "member_f1_mean": row.member_f1_mean,
@@ -189,7 +191,8 @@ def bootstrap(per_model: list[dict[str, np.ndarray]], names: list[str], threshol
                       {f: np.array([np.mean([point[m][f] for m in idx]) for _, idx in groups]) for f in figs},
                       {f: np.stack([np.mean([samples[m][f] for m in idx], axis=0) for _, idx in groups], axis=1)
                        for f in figs},
-                      block, resamples, seed, level, pairs, redrawn)
+                      block, resamples, seed, level, pairs, redrawn,
+                      {k: int(v.sum()) for k, v in positives.items()})
 
 
 def count_models(checkpoints: list[str], records, block: int, device="cpu", log=print):
@@ -262,11 +265,12 @@ def format_comparison(c: Comparison) -> str:
                          f"({c.p_above('f1_mean', m, 0):.2f})  "
                          f"{cell(d['f1_all'], *c.interval('f1_all', m, 0), signed=True):>22} "
                          f"({c.p_above('f1_all', m, 0):.2f})")
-        lines.append("per dataset (blocks): F1 of each row in the order above; paired differences to the first:")
+        lines.append("per dataset (blocks, changed pixels): F1 of each row in the order above; paired differences "
+                     "to the first:")
         for k in c.datasets:
             f = f"f1[{k}]"
             each = " / ".join(f"{100 * c.point[f][m]:.1f}" for m in range(len(c.rows)))
             diffs = ", ".join(cell(c.point[f][m] - c.point[f][0], *c.interval(f, m, 0), signed=True)
                               for m in range(1, len(c.rows)))
-            lines.append(f"  {k} ({c.datasets[k]}): {each}; {diffs}")
+            lines.append(f"  {k} ({c.datasets[k]}, {c.changed.get(k, 0)}): {each}; {diffs}")
     return "\n".join(lines)

@@ -120,15 +120,19 @@ def test_compare_end_to_end_matches_the_labels_and_evaluate(tiny_checkpoint, rea
     m_none, m_all, m_tiny = result["rows"]
     assert m_none["figures"]["f1_mean"]["value"] == 0.0 and m_none["figures"]["f1_mean"]["interval"] == [0.0, 0.0]
     # "all change" has TP = changed, FP = unchanged, FN = 0 pixels: F1 = 2 pos / (2 pos + neg), per dataset
-    expected, blocks = [], {}
+    expected, blocks, changed = [], {}, {}
     for p in pairs:
         label = np.asarray(Image.open(real_cd / p.split("/")[0] / "label" / f"{p.split('/')[1]}.png")) > 127
         label = label if label.ndim == 2 else label[..., 0]
         expected.append(2 * label.sum() / (2 * label.sum() + (~label).sum()))
         blocks[p.split("/")[0]] = -(-label.shape[0] // 64) * -(-label.shape[1] // 64)  # 64-pixel blocks, edges too
+        changed[p.split("/")[0]] = int(label.sum())
     assert m_all["figures"]["f1_mean"]["value"] == pytest.approx(np.mean(expected))
     assert m_all["difference_to_first"]["f1_mean"]["p_above"] == 1.0  # every dataset here has some change
     assert result["blocks_per_dataset"] == blocks
+    assert result["changed_pixels_per_dataset"] == changed
+    for dataset, n in changed.items():  # the text names each dataset's blocks and changed pixels
+        assert f"  {dataset} ({blocks[dataset]}, {n}): " in text
     assert main(["compare", "--checkpoint", none, "--group", "extremes", none, every, "--sources", str(sources),
                  "--resamples", "300", "--json", str(out)]) == 0
     assert "extremes: the mean of 2" in capsys.readouterr().out
