@@ -9,9 +9,11 @@ its own val-chosen threshold: true changes white, false alarms red, misses blue)
 from __future__ import annotations
 
 import argparse
+import io
 from pathlib import Path
 
 import numpy as np
+from PIL import Image
 
 from frd_q.config import load_sources
 from frd_q.data.dataset import load_pairs, scan_sources
@@ -37,8 +39,8 @@ def error_rgb(pred: np.ndarray, label: np.ndarray) -> np.ndarray:
     return rgb
 
 
-def render(checkpoints: list[str], pairs, out: Path, tile: int | None = None) -> list[list[float]]:
-    """Write the figure; return each pair's F1 (percent) per checkpoint, in row order."""
+def render(checkpoints: list[str], pairs, out: Path, tile: int | None = None) -> list[list[tuple[float, int, int]]]:
+    """Write the figure; return, per pair in row order, each checkpoint's (F1 in percent, false alarms, misses)."""
     from matplotlib.figure import Figure
 
     models = []
@@ -51,22 +53,25 @@ def render(checkpoints: list[str], pairs, out: Path, tile: int | None = None) ->
     scores = []
     for row, p in zip(axes, pairs):
         panels = [("A", p.a[..., :3]), ("B", p.b[..., :3]), ("ground truth", p.label.astype(bool))]
-        f1s = []
+        row_scores = []
         for name, model, model_tile, threshold in models:
             pred = predict_logits(model, p.a, p.b, model_tile) > threshold
             c = Confusion()
             c.update(pred, p.label)
-            f1s.append(100 * c.metrics()["f1"])
-            panels.append((f"{name}: F1 {f1s[-1]:.1f}", error_rgb(pred, p.label)))
-        scores.append(f1s)
+            row_scores.append((100 * c.metrics()["f1"], c.fp, c.fn))
+            panels.append((f"{name}: F1 {row_scores[-1][0]:.1f}", error_rgb(pred, p.label)))
+        scores.append(row_scores)
         for ax, (title, img) in zip(row, panels):
             ax.imshow(img, cmap="gray" if img.ndim == 2 else None, interpolation="nearest")
             ax.set_xticks([])
             ax.set_yticks([])
             ax.set_title(title, fontsize=7)
         row[0].set_ylabel(f"{p.record.dataset}/{p.record.name}"[:32], fontsize=6)
-    with atomic_path(out) as tmp:
-        fig.savefig(tmp, format="png")
+    buffer = io.BytesIO()
+    fig.savefig(buffer, format="png")
+    with atomic_path(out) as tmp:  # a 128-colour palette: a third of the bytes
+        Image.open(buffer).convert("RGB").quantize(128, method=Image.Quantize.MEDIANCUT).save(tmp, format="png",
+                                                                                                optimize=True)
     return scores
 
 
@@ -90,9 +95,9 @@ def main(argv=None) -> None:
     except FrdError as e:
         raise SystemExit(f"error: {e}")
     names = [Path(c).stem for c in args.checkpoint]
-    print("pair | " + " | ".join(names))
-    for p, f1s in zip(pairs, scores):
-        print(f"{p.record.dataset}/{p.record.name} | " + " | ".join(f"{f:.1f}" for f in f1s))
+    print("pair | " + " | ".join(f"{n}: F1 (false alarms, misses)" for n in names))
+    for p, row in zip(pairs, scores):
+        print(f"{p.record.dataset}/{p.record.name} | " + " | ".join(f"{f:.1f} ({fp}, {fn})" for f, fp, fn in row))
     print(f"wrote {args.out}")
 
 

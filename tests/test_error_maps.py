@@ -3,6 +3,7 @@ panel's F1 equal to the one the metrics compute, and a dataset the split lacks i
 
 import numpy as np
 import pytest
+from PIL import Image
 
 from conftest import load_script
 
@@ -42,7 +43,9 @@ def test_figure_and_f1_on_real_pairs(tmp_path, real_cd, tiny_checkpoint, capsys)
     assert len(rows) == len(pairs) > 0
     for row, p in zip(rows, pairs):
         total, _ = evaluate_pairs(model, [p], cfg.data.tile_size, 0, "cpu", decision_threshold(ckpt))
-        assert row.split(" | ")[1] == f"{100 * total.metrics()['f1']:.1f}"
+        assert row.split(" | ")[1] == f"{100 * total.metrics()['f1']:.1f} ({total.fp}, {total.fn})"
+    drawn = np.asarray(Image.open(out).convert("RGB")).reshape(-1, 3)
+    assert any((drawn == colour).all(axis=1).any() for colour in (em.RED, em.BLUE))  # errors drawn in their colours
     with pytest.raises(SystemExit, match="no pairs of Atlantis"):
         em.main(["--sources", str(sources), "--datasets", "Atlantis", "--checkpoint", str(tiny_checkpoint),
                  "--out", str(tmp_path / "none.png")])
