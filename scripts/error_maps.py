@@ -82,15 +82,15 @@ def main(argv=None) -> None:
     ap.add_argument("--datasets", nargs="*", default=None, help="only the pairs of these datasets (default: all)")
     ap.add_argument("--out", required=True, help="PNG to write")
     args = ap.parse_args(argv)
-    pairs = load_pairs(scan_sources(load_sources(args.sources)))
-    if args.datasets:
-        known = {p.record.dataset for p in pairs}
-        unknown = sorted(set(args.datasets) - known)
-        if unknown:
-            raise SystemExit(f"error: {args.sources} has no pairs of {', '.join(unknown)} "
-                             f"(its datasets: {', '.join(sorted(known))})")
-        pairs = [p for p in pairs if p.record.dataset in args.datasets]
-    try:
+    try:  # a missing or corrupt source file or checkpoint: one line naming it, no figure written
+        pairs = load_pairs(scan_sources(load_sources(args.sources)))
+        if args.datasets:
+            known = {p.record.dataset for p in pairs}
+            unknown = sorted(set(args.datasets) - known)
+            if unknown:
+                raise SystemExit(f"error: {args.sources} has no pairs of {', '.join(unknown)} "
+                                 f"(its datasets: {', '.join(sorted(known))})")
+            pairs = [p for p in pairs if p.record.dataset in args.datasets]
         scores = render(args.checkpoint, pairs, Path(args.out))
     except FrdError as e:
         raise SystemExit(f"error: {e}")

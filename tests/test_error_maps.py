@@ -50,3 +50,11 @@ def test_figure_and_f1_on_real_pairs(tmp_path, real_cd, tiny_checkpoint, capsys)
         em.main(["--sources", str(sources), "--datasets", "Atlantis", "--checkpoint", str(tiny_checkpoint),
                  "--out", str(tmp_path / "none.png")])
     assert not (tmp_path / "none.png").exists()
+    with pytest.raises(SystemExit, match="no.pt"):  # a missing checkpoint: named, nothing written
+        em.main(["--sources", str(sources), "--datasets", "SZTAKI_AirChange", "--checkpoint",
+                 str(tmp_path / "no.pt"), "--out", str(tmp_path / "none.png")])
+    assert not (tmp_path / "none.png").exists()
+    (tmp_path / "bad.yaml").write_text(f"- {{root: {tmp_path / 'nowhere'}}}\n")
+    with pytest.raises(SystemExit, match="nowhere"):  # a missing data root: named
+        em.main(["--sources", str(tmp_path / "bad.yaml"), "--checkpoint", str(tiny_checkpoint),
+                 "--out", str(tmp_path / "none.png")])
