@@ -1,6 +1,6 @@
 #!/bin/bash
 # the record of how docs/frd.md "BFDD alone and AT" was run (runs/rule_2026-12-06c.txt, kept as results/finetunes/):
-# three rounds of two fine-tunes, each round started when the last ended; run from the repository root
+# three rounds of two fine-tunes, each round started when the last ended (the script cds to the repository root)
 cd "$(dirname "$0")/../.."
 source .venv/bin/activate
 train() {  # name seed extra-args...
