@@ -141,7 +141,7 @@ class TrainConfig:
     precision: Precision = Precision.FP32  #: fp32, or bf16 autocast for the forward pass (teacher: 1.4x on this CPU)
     channels_last: bool = False  #: NHWC memory format for model and batches (with bf16: 1.15x more on this CPU)
     out_dir: str = "runs"  #: checkpoints and logs go to <out_dir>/<name>/
-    init_from: str | None = None  #: start from this checkpoint's weights (same model config; new optimizer, schedule)
+    init_from: str | None = None  #: start from these weights (same model config, bit widths aside; new optimizer)
     ema: float = 0.0  #: decay of an exponential moving average of the weights, validated and saved (0: off)
 
 

@@ -9,6 +9,7 @@ import pytest
 import yaml
 
 from frd_q.errors import ConfigError
+from frd_q.train.checkpoint import load_checkpoint
 
 REPO = Path(__file__).resolve().parents[1]
 from frd_q.apps.report import choose, pareto
@@ -44,6 +45,8 @@ def test_points_are_the_union_of_the_grids_in_order(tmp_path):
     ({"boards": {"ZCU999": 10}}, "ZCU999"),
     ({"synth_points": ["w8a8-xs-none"]}, "w8a8-xs-none"),
     ({"stepz": 3}, "stepz"),
+    ({"pretrain_steps": 0}, "pretrain_steps must be at least 1"),
+    ({"pretrain_bits": "w8"}, "pretrain_bits 'w8'"),
 ])
 def test_bad_sweep_configs_are_one_clear_error(tmp_path, change, message):
     path = write(tmp_path, BASE | change)
@@ -70,10 +73,19 @@ def test_choice_rule_prefers_fewer_luts_within_the_f1_tie():
     assert choose([_record("x", 0.5, 10, fits=False)], "B") is None
 
 
+def test_a_point_without_its_pretrain_run_is_one_error(tmp_path):
+    from frd_q.apps.sweep import run_point
+
+    cfg = load_sweep(write(tmp_path, BASE | {"pretrain_steps": 5, "out_dir": str(tmp_path / "out")}))
+    with pytest.raises(ConfigError, match=r"pretrain/xs/train/last.pt: the pretrain run of width xs is missing"):
+        run_point(cfg, points(cfg)[0])
+    assert not (tmp_path / "out" / "points").exists()
+
+
 @pytest.fixture(scope="module")
 def tiny_sweep(tmp_path_factory, real_cd, tiny_teacher_checkpoint):
-    """Two points (one distilled from the tiny teacher), 2 steps each, 64x64 builds for ZCU104 and Pynq-Z1,
-    the W4A4 one synthesized with Yosys; run with two processes."""
+    """Two points (one distilled from the tiny teacher), 2 steps each from a 2-step W8A8 pretrain run, 64x64
+    builds for ZCU104 and Pynq-Z1, the W4A4 one synthesized with Yosys; run with two processes."""
     from frd_q.apps.sweep import run_sweep
 
     tmp = tmp_path_factory.mktemp("sweep")
@@ -84,7 +96,8 @@ def tiny_sweep(tmp_path_factory, real_cd, tiny_teacher_checkpoint):
            "grids": [{"bits": ["w4a4"], "widths": ["xs"], "distill": ["frd"]},
                      {"bits": ["w2a2"], "widths": ["xs"], "distill": ["none"]}],
            "boards": {"ZCU104": 1000, "Pynq-Z1": 100}, "synth": ["ZCU104"], "synth_points": ["w4a4-xs-frd"],
-           "teacher": str(tiny_teacher_checkpoint), "steps": 2, "tile": 64, "out_dir": str(tmp / "out"),
+           "teacher": str(tiny_teacher_checkpoint), "steps": 2, "pretrain_steps": 2, "tile": 64,
+           "out_dir": str(tmp / "out"),
            "set": ["data.crop_size=64", "train.batch_size=2", "train.device=cpu",
                    f"data.train=[{{root: {real_cd}, list: {tmp / 'train.txt'}}}]"]}
     path = write(tmp, cfg)
@@ -106,6 +119,15 @@ def test_tiny_sweep_records_every_measure(tiny_sweep):
     w4, w2 = sorted(records, key=lambda r: r["point"]["name"], reverse=True)
     assert w4["model"]["weight_bits"] == 2 * w2["model"]["weight_bits"]  # same layers, 4 vs 2 bits
     assert w4["distill"] == {"bfdd": 1.0, "ccrd": 0.5} and w2["distill"] == {}
+    # both fine-tune the one W8A8 pretrain run of their width, each at its own bit widths
+    start = Path(sweep.out_dir) / "pretrain" / "xs" / "train" / "last.pt"
+    pre = load_checkpoint(start)
+    assert pre["step"] == 2 and (pre["config"]["model"]["weight_bits"], pre["config"]["model"]["act_bits"]) == (8, 8)
+    for r in records:
+        assert r["init_from"] == {"checkpoint": str(start), "steps": 2, "bits": "w8a8"}
+        run = load_checkpoint(r["checkpoint"])
+        assert run["config"]["train"]["init_from"] == str(start)
+        assert run["config"]["model"]["weight_bits"] == r["point"]["weight_bits"]
     assert "synth" not in w2["boards"]["ZCU104"] and "synth" not in w4["boards"]["Pynq-Z1"]
     syn = w4["boards"]["ZCU104"]["synth"]
     assert syn["by_op"]["MVAU_rtl"]["yosys"]["DSP"] > 0  # the 4-bit MVAUs instantiate DSP48E2 slices
@@ -150,6 +172,7 @@ def test_report_has_plots_tables_and_a_choice(tiny_sweep, tmp_path):
         assert r["point"]["name"] in md
     assert "**ZCU104**: fly **" in md and "**Pynq-Z1**: fly **" in md
     assert "MVAU_rtl" in md  # the Yosys / FINN table
+    assert "each fine-tuned 2 steps at its own bit widths from one undistilled W8A8 run of 2 steps per width" in md
 
 
 def test_report_of_a_folder_that_is_no_sweep_is_one_error(tmp_path):

@@ -14,7 +14,7 @@
     frd-q ablate    --config configs/ablation.yaml
     frd-q seu       --build build/ZCU104 --data ../shared/data/real_cd [--limit 4] [--rates 1e-5,1e-4]
     frd-q export    --checkpoint runs/student_w4a4/best.pt --out build/student.onnx [--tile 256] [--check ROOT]
-    frd-q sweep     --config configs/sweep_reduced.yaml --jobs 2     [--list | --teacher | --point K]
+    frd-q sweep     --config configs/sweep_reduced.yaml --jobs 2     [--list | --teacher | --pretrain | --point K]
     frd-q report    --sweep runs/sweep_reduced
     frd-q synth     --build build/ZCU104
     frd-q build     --board ZCU104 --checkpoint runs/student_w4a4/best.pt [--out build/ZCU104] [--target-fps N]
@@ -283,7 +283,7 @@ def cmd_build(args) -> int:
     if summary.resources:
         r = summary.resources
         t, u = r["total"], r["utilization"]
-        print(f"  whole accelerator (frd_q's resource model, FIFOs and width converters included): "
+        print("  whole accelerator (frd_q's resource model, FIFOs and width converters included): "
               + ", ".join(f"{k} {t[k]:.0f} ({100 * u[k]:.1f} %)" for k in t if u[k] is not None)
               + (" - fits" if r["fits"] else " - does NOT fit") + " (resources.md)")
     hls = (summary.hdl or {}).get("hls_layers")
@@ -335,8 +335,9 @@ def cmd_seu(args) -> None:
 
 
 def cmd_sweep(args) -> None:
-    from frd_q.apps.sweep import (ensure_sweep_teacher, find_point, load_sweep, run_point, run_sweep, status_table,
-                             write_record)
+    from frd_q.apps.sweep import (ensure_pretrain, ensure_sweep_teacher, find_point, load_sweep, pretrain_widths,
+                                  run_point, run_sweep, status_table, write_record)
+    from frd_q.errors import ConfigError
 
     cfg = load_sweep(args.config)
     if args.list:
@@ -346,6 +347,12 @@ def cmd_sweep(args) -> None:
     if args.teacher:
         ensure_sweep_teacher(cfg, progress=not args.no_progress)
         print(f"teacher ready: {cfg.teacher}")
+        return
+    if args.pretrain:
+        if not pretrain_widths(cfg):
+            raise ConfigError(f"{args.config}: no pretrain_steps, so the points train from scratch")
+        for widths in pretrain_widths(cfg):
+            print(f"pretrain {widths} ready: {ensure_pretrain(cfg, widths, progress=not args.no_progress)}")
         return
     if args.point is not None:
         record = run_point(cfg, find_point(cfg, args.point), progress=not args.no_progress)
@@ -525,6 +532,7 @@ def build_parser() -> argparse.ArgumentParser:
     one = w.add_mutually_exclusive_group()
     one.add_argument("--list", action="store_true", help="print the points and which are done")
     one.add_argument("--teacher", action="store_true", help="only train the shared teacher (first job of an array)")
+    one.add_argument("--pretrain", action="store_true", help="only the pretrain runs, one per width (pretrain_steps)")
     one.add_argument("--point", default=None, help="run one point, by number or name (one job-array task)")
     w.add_argument("--no-progress", action="store_true", help="no progress bars")
     w.set_defaults(func=cmd_sweep)

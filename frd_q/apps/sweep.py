@@ -4,6 +4,7 @@ one or more boards and (optionally) synthesized with Yosys; one JSON record per 
     frd-q sweep --config configs/sweep_reduced.yaml --jobs 2      # every point, two processes at a time
     frd-q sweep --config configs/sweep_reduced.yaml --list        # the points, numbered, and which are done
     frd-q sweep --config configs/sweep_reduced.yaml --teacher     # only the shared teacher (before a job array)
+    frd-q sweep --config configs/sweep_reduced.yaml --pretrain    # only the pretrain runs, one per width (idem)
     frd-q sweep --config configs/sweep_reduced.yaml --point 3     # one point (a job-array task), by number or name
 
 A point is `<bits>-<widths>-<distill>`, e.g. `w4a4-s-frd`. The points are the union of the cartesian products in
@@ -15,11 +16,18 @@ build_<board>/ (the FINN flow's output, with synth/ when synthesized) and point.
 skipped when its output exists, so an interrupted sweep, or a job-array task that died, resumes where it stopped.
 Points are independent processes: locally a `concurrent.futures` process pool runs `--jobs` of them at a time;
 on a cluster, each point is one task of a job array (`--point $SLURM_ARRAY_TASK_ID`, see docs/sweep.md) after a
-`--teacher` job. The teacher is trained once, before the points, when any point distills.
+`--teacher` and a `--pretrain` job. The teacher is trained once, before the points, when any point distills.
+
+With `pretrain_steps`, every point is a quantization-aware fine-tune rather than a run from random weights: each
+width first gets one undistilled run at `pretrain_bits` (`<out_dir>/pretrain/<width>/train/last.pt`, shared by
+all points of that width), and each point starts from it at its own bit widths (`train.init_from`), with or
+without distillation. Short runs from scratch compare how fast points learn; fine-tunes of one start compare
+where they end, which is what an accuracy-vs-resource trade-off asks.
 """
 
 from __future__ import annotations
 
+import contextlib
 import itertools
 import json
 import os
@@ -67,6 +75,8 @@ class SweepConfig:
     tile: int = 256  #: accelerator tile size
     out_dir: str = "runs/sweep"  #: where points, the sweep record and the report go
     set: list[str] = field(default_factory=list)  #: extra key=value overrides for every student run
+    pretrain_steps: int | None = None  #: when set, points fine-tune from one undistilled run per width this long
+    pretrain_bits: str = "w8a8"  #: bit widths of those pretrain runs
 
 
 @dataclass(frozen=True)
@@ -114,6 +124,10 @@ def load_sweep(path: str | Path) -> SweepConfig:
             raise ConfigError(f"{path}: synth_points: '{name}' is not a point of the grids")
     if cfg.steps < 1:
         raise ConfigError(f"{path}: steps must be at least 1")
+    if cfg.pretrain_steps is not None and cfg.pretrain_steps < 1:
+        raise ConfigError(f"{path}: pretrain_steps must be at least 1 (or left out: points train from scratch)")
+    if not BITS.fullmatch(cfg.pretrain_bits):
+        raise ConfigError(f"{path}: pretrain_bits '{cfg.pretrain_bits}' is not of the form w<weight bits>a<act bits>")
     return cfg
 
 
@@ -148,11 +162,48 @@ def needs_teacher(cfg: SweepConfig) -> bool:
     return any(cfg.distill[p.distill] for p in points(cfg))
 
 
+def pretrain_widths(cfg: SweepConfig) -> list[str]:
+    """The widths that get a pretrain run: those of the points, when `pretrain_steps` is set."""
+    return sorted({p.widths for p in points(cfg)}) if cfg.pretrain_steps else []
+
+
+def pretrain_checkpoint(cfg: SweepConfig, widths: str) -> Path:
+    return Path(cfg.out_dir) / "pretrain" / widths / "train" / "last.pt"
+
+
+def _trained(checkpoint: Path, steps: int) -> bool:
+    from frd_q.train.checkpoint import load_checkpoint
+
+    return checkpoint.is_file() and load_checkpoint(checkpoint)["step"] >= steps
+
+
+def _run_overrides(cfg: SweepConfig, run_dir: Path, steps: int, bits: str, widths: str) -> list[str]:
+    """A sweep run of the base config: `steps` steps at `bits` and `widths`, no validation, into run_dir/train/."""
+    w, a = BITS.fullmatch(bits).groups()
+    return ["name=train", f"train.out_dir={run_dir}", f"train.seed={cfg.seed}", f"train.steps={steps}",
+            f"train.val_every={steps}", "data.val=[]", f"model.weight_bits={w}", f"model.act_bits={a}",
+            f"model.widths={cfg.widths[widths]}", *cfg.set]
+
+
+def pretrain_config(cfg: SweepConfig, widths: str):
+    return load_config(cfg.base, _run_overrides(cfg, pretrain_checkpoint(cfg, widths).parent.parent,
+                                                cfg.pretrain_steps, cfg.pretrain_bits, widths))
+
+
+def ensure_pretrain(cfg: SweepConfig, widths: str, progress: bool = True) -> Path:
+    """The pretrain run of `widths`, trained (or finished) when it is missing."""
+    from frd_q.train.loop import train
+
+    last = pretrain_checkpoint(cfg, widths)
+    if not _trained(last, cfg.pretrain_steps):
+        train(pretrain_config(cfg, widths), resume=last.is_file(), progress=progress)
+    return last
+
+
 def student_config(cfg: SweepConfig, point: Point):
-    run_dir = point_dir(cfg, point)
-    overrides = ["name=train", f"train.out_dir={run_dir}", f"train.seed={cfg.seed}", f"train.steps={cfg.steps}",
-                 f"train.val_every={cfg.steps}", "data.val=[]", f"model.weight_bits={point.weight_bits}",
-                 f"model.act_bits={point.act_bits}", f"model.widths={cfg.widths[point.widths]}", *cfg.set]
+    overrides = _run_overrides(cfg, point_dir(cfg, point), cfg.steps, point.bits, point.widths)
+    if cfg.pretrain_steps:
+        overrides.append(f"train.init_from={pretrain_checkpoint(cfg, point.widths)}")
     weights = cfg.distill[point.distill]
     overrides += [f"distill.{k}={v}" for k, v in weights.items()]
     if weights:
@@ -166,7 +217,6 @@ def student_config(cfg: SweepConfig, point: Point):
 
 def run_point(cfg: SweepConfig, point: Point, progress: bool = False, log=print) -> dict:
     """Run (or finish) one point; returns its record, also written to point.json."""
-    from frd_q.train.checkpoint import load_checkpoint
     from frd_q.train.loop import train
 
     out = point_dir(cfg, point)
@@ -176,14 +226,20 @@ def run_point(cfg: SweepConfig, point: Point, progress: bool = False, log=print)
     t0 = time.time()
     if cfg.distill[point.distill] and not Path(cfg.teacher).is_file():
         raise ConfigError(f"{cfg.teacher}: teacher checkpoint not found (run frd-q sweep --teacher first)")
+    start = pretrain_checkpoint(cfg, point.widths) if cfg.pretrain_steps else None
+    if start is not None and not _trained(start, cfg.pretrain_steps):
+        raise ConfigError(f"{start}: the pretrain run of width {point.widths} is missing or unfinished "
+                          "(run frd-q sweep --pretrain first)")
     scfg = student_config(cfg, point)
     last = out / "train" / "last.pt"
-    if not (last.is_file() and load_checkpoint(last)["step"] >= cfg.steps):
+    if not _trained(last, cfg.steps):
         log(f"{point.name}: training {cfg.steps} steps")
         train(scfg, resume=last.is_file(), progress=progress)
     times = {"train": round(time.time() - t0, 1)}
     record = {"point": asdict(point), "widths": cfg.widths[point.widths], "distill": cfg.distill[point.distill],
-              "steps": cfg.steps, "checkpoint": str(last)}
+              "steps": cfg.steps, "checkpoint": str(last),
+              "init_from": None if start is None else {"checkpoint": str(start), "steps": cfg.pretrain_steps,
+                                                       "bits": cfg.pretrain_bits}}
     t = time.time()
     record["eval"] = _evaluate(cfg, last, out / "eval.json")
     record["model"] = model_stats(last, cfg.tile)
@@ -304,17 +360,27 @@ def _plain(d):
 
 
 def _worker(cfg: SweepConfig, point: Point, threads: int) -> dict:
+    with _logged(point_dir(cfg, point) / "log.txt", threads) as log:
+        return run_point(cfg, point, progress=False, log=log)
+
+
+def _pretrain_worker(cfg: SweepConfig, widths: str, threads: int) -> str:
+    with _logged(pretrain_checkpoint(cfg, widths).parent.parent / "log.txt", threads) as log:
+        log(f"pretrain {widths}: {cfg.pretrain_steps} steps at {cfg.pretrain_bits}")
+        return str(ensure_pretrain(cfg, widths, progress=False))
+
+
+@contextlib.contextmanager
+def _logged(log_path: Path, threads: int):
+    """A pool process's job: `threads` torch threads, a log function that appends to log_path, and the traceback
+    of a failure written there before it is raised."""
     import torch
 
     torch.set_num_threads(threads)
-    log_path = point_dir(cfg, point) / "log.txt"
     log_path.parent.mkdir(parents=True, exist_ok=True)
     with open(log_path, "a") as f:
-        def log(*args, **kwargs):
-            print(*args, file=f, flush=True)
-
         try:
-            return run_point(cfg, point, progress=False, log=log)
+            yield lambda *args, **kwargs: print(*args, file=f, flush=True)
         except Exception:
             f.write(traceback.format_exc())
             raise
@@ -332,6 +398,11 @@ def run_sweep(cfg: SweepConfig, config_path: str | Path, jobs: int = 1, log=prin
     threads = max(1, (os.cpu_count() or 1) // max(1, jobs))
     failed = []
     with ProcessPoolExecutor(max_workers=max(1, jobs), mp_context=multiprocessing.get_context("spawn")) as pool:
+        starts = [w for w in pretrain_widths(cfg) if not _trained(pretrain_checkpoint(cfg, w), cfg.pretrain_steps)]
+        if todo and starts:
+            log(f"sweep: pretraining width(s) {', '.join(starts)}: {cfg.pretrain_steps} steps at {cfg.pretrain_bits}")
+            for path in pool.map(_pretrain_worker, [cfg] * len(starts), starts, [threads] * len(starts)):
+                log(f"sweep: pretrained {path}")
         futures = {pool.submit(_worker, cfg, p, threads): p for p in todo}
         for future in as_completed(futures):
             p = futures[future]
@@ -362,5 +433,5 @@ def status_table(cfg: SweepConfig) -> str:
     return "\n".join(lines)
 
 
-__all__ = ["Grid", "Point", "SweepConfig", "load_records", "load_sweep", "model_stats", "points", "run_point",
-           "run_sweep", "status_table", "write_record"]
+__all__ = ["Grid", "Point", "SweepConfig", "ensure_pretrain", "load_records", "load_sweep", "model_stats", "points",
+           "pretrain_checkpoint", "pretrain_widths", "run_point", "run_sweep", "status_table", "write_record"]

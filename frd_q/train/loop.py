@@ -44,6 +44,7 @@ from frd_q.train.device import resolve_device
 from frd_q.train.losses import ChangeLoss, auto_pos_weight
 
 
+BIT_WIDTH_KEYS = ("weight_bits", "act_bits")  #: model keys a train.init_from start may change
 VAL_THRESHOLDS = tuple(float(t) for t in np.round(np.arange(-4.0, 4.001, 0.25), 2))  #: logit thresholds scanned
 
 
@@ -222,12 +223,15 @@ def step_loss(net, loss_fn, teacher, distiller, a, b, label, valid, step: int) -
 
 def init_weights(model, cfg: Config) -> None:
     """A fine-tune's start: the weights of `cfg.train.init_from`, whose stored model config must equal `cfg.model`
-    (optimizer, schedule, distiller and step start afresh; a resumed run reads its own last.pt instead). The stored
-    config is read with today's defaults, so a checkpoint written before a model key existed still matches."""
+    up to the bit widths (optimizer, schedule, distiller and step start afresh; a resumed run reads its own last.pt
+    instead). Other weight or activation bit widths are allowed: the quantizers keep the same state at every width
+    (weight scales come from the weights, activation scales are learned clipping values), so a W8A8 run is a
+    quantization-aware start for a W2A2 one. The stored config is read with today's defaults, so a checkpoint written
+    before a model key existed still matches."""
     path = cfg.train.init_from
     ckpt = load_checkpoint(path)
     stored, wanted = to_dict(checkpoint_config(ckpt, path).model), to_dict(cfg.model)
-    diff = sorted(k for k in set(stored) | set(wanted) if stored.get(k) != wanted.get(k))
+    diff = sorted(k for k in (set(stored) | set(wanted)) - set(BIT_WIDTH_KEYS) if stored.get(k) != wanted.get(k))
     if diff:
         raise CheckpointError(f"{path}: train.init_from needs the same model config (differs in model."
                               f"{', model.'.join(diff)})")

@@ -106,6 +106,12 @@ def test_init_from_starts_from_the_checkpoint_weights_with_a_fresh_schedule(tmp_
     torch.save(old, tmp_path / "old.pt")
     train(config_from_dict({**raw, "train": {**raw["train"], "init_from": str(tmp_path / "old.pt")}}),
           overwrite=True, progress=False)
+    # other bit widths start from the same weights: a quantization-aware start (the sweep's pretrain_steps)
+    low = {**raw, "model": {**raw["model"], "weight_bits": 2, "act_bits": 2}}
+    train(config_from_dict(low), overwrite=True, progress=False)
+    lowered = load_checkpoint(tmp_path / "b" / "runs" / "tiny" / "last.pt")
+    assert lowered["config"]["model"]["weight_bits"] == 2
+    assert all(torch.equal(before["model"][k], lowered["model"][k]) for k in learned)
     raw["model"]["widths"] = [8, 8]
     with pytest.raises(CheckpointError, match=r"last.pt: train.init_from needs the same model config .*widths"):
         train(config_from_dict(raw), overwrite=True, progress=False)

@@ -17,8 +17,12 @@ from frd_q.fsutil import atomic_path
 def _blocks(sweep: Path, records: list[dict], cfg: dict, images: dict[str, Path], capacity: dict) -> list[Block]:
     boards = list(cfg["boards"])
     steps, n = cfg["steps"], len(records)
+    trained = f"trained {steps} steps"
+    if cfg.get("pretrain_steps"):
+        trained = (f"each fine-tuned {steps} steps at its own bit widths from one undistilled "
+                   f"{cfg['pretrain_bits'].upper()} run of {cfg['pretrain_steps']} steps per width")
     blocks = [Block("h1", f"Accuracy vs. resources: {sweep.name}"),
-              Block("p", f"{n} points of `{cfg.get('config_file', '')}`: Siamese FRD students trained {steps} steps "
+              Block("p", f"{n} points of `{cfg.get('config_file', '')}`: Siamese students {trained} "
                          f"(seed {cfg['seed']}), evaluated on full images of "
                          + ", ".join(e["root"] + (f" ({e['list']})" if e.get("list") else "") for e in cfg["eval"])
                          + f", built with FINN for {', '.join(f'{b} at {v:g} tiles/s' for b, v in cfg['boards'].items())}"
