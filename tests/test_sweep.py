@@ -71,6 +71,9 @@ def test_choice_rule_prefers_fewer_luts_within_the_f1_tie():
             _record("slow", 0.7, 100, fps=50.0)]
     assert choose(recs, "B")["point"]["name"] == "small"  # huge does not fit, slow misses the rate
     assert choose([_record("x", 0.5, 10, fits=False)], "B") is None
+    # the same design with and without distillation costs the same: the tie goes to the higher F1, in any order
+    twins = [_record("frd", 0.5008, 25085), _record("none", 0.5047, 25085)]
+    assert choose(twins, "B")["point"]["name"] == choose(twins[::-1], "B")["point"]["name"] == "none"
 
 
 def test_a_point_without_its_pretrain_run_is_one_error(tmp_path):

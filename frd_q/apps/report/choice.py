@@ -37,10 +37,10 @@ def reaches(entry: dict) -> bool:
 
 def choose(records: list[dict], board: str) -> dict | None:
     """The design to fly on `board`: highest F1 among points that fit and reach the target rate; a point within
-    F1_TIE of the best with fewer LUTs is preferred."""
+    F1_TIE of the best with fewer LUTs is preferred; among equally many LUTs, the higher F1."""
     ok = [r for r in records if board in r["boards"] and r["boards"][board]["fits"] and reaches(r["boards"][board])]
     if not ok:
         return None
     best = max(r["eval"]["f1"] for r in ok)
     close = [r for r in ok if r["eval"]["f1"] >= best - F1_TIE]
-    return min(close, key=lambda r: r["boards"][board]["estimates"]["total"]["LUT"])
+    return min(close, key=lambda r: (r["boards"][board]["estimates"]["total"]["LUT"], -r["eval"]["f1"]))

@@ -54,7 +54,7 @@ def plot_pareto(records: list[dict], boards: list[str], metric: str, path: Path)
         if metric != "fps":
             ax.set_xscale("log")
         ax.set_xlabel(label)
-        ax.set_ylabel("F1 (held-out real_cd pairs)")
+        ax.set_ylabel("F1, all pixels of the evaluation pairs")
         ax.set_title(board)
         ax.grid(alpha=0.3)
     handles = [_legend_handle(m, "k", True) for m in BIT_MARKERS.values()]

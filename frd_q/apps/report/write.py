@@ -66,7 +66,7 @@ def _blocks(sweep: Path, records: list[dict], cfg: dict, images: dict[str, Path]
                               "layer:"), Block("img", images["layers_synth"])]
     if "samples" in images:
         blocks += [Block("h2", "Change maps on real pairs"), Block("img", images["samples"]),
-                   Block("p", "The held-out pairs with the most change (top-left 256x256); white = change.")]
+                   Block("p", "The evaluation pairs with the most change (top-left 256x256); white = change.")]
     return blocks
 
 
