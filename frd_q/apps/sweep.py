@@ -167,8 +167,12 @@ def pretrain_widths(cfg: SweepConfig) -> list[str]:
     return sorted({p.widths for p in points(cfg)}) if cfg.pretrain_steps else []
 
 
+def pretrain_dir(cfg: SweepConfig, widths: str) -> Path:
+    return Path(cfg.out_dir) / "pretrain" / widths
+
+
 def pretrain_checkpoint(cfg: SweepConfig, widths: str) -> Path:
-    return Path(cfg.out_dir) / "pretrain" / widths / "train" / "last.pt"
+    return pretrain_dir(cfg, widths) / "train" / "last.pt"
 
 
 def _trained(checkpoint: Path, steps: int) -> bool:
@@ -186,8 +190,8 @@ def _run_overrides(cfg: SweepConfig, run_dir: Path, steps: int, bits: str, width
 
 
 def pretrain_config(cfg: SweepConfig, widths: str):
-    return load_config(cfg.base, _run_overrides(cfg, pretrain_checkpoint(cfg, widths).parent.parent,
-                                                cfg.pretrain_steps, cfg.pretrain_bits, widths))
+    return load_config(cfg.base, _run_overrides(cfg, pretrain_dir(cfg, widths), cfg.pretrain_steps,
+                                                cfg.pretrain_bits, widths))
 
 
 def ensure_pretrain(cfg: SweepConfig, widths: str, progress: bool = True) -> Path:
@@ -365,7 +369,7 @@ def _worker(cfg: SweepConfig, point: Point, threads: int) -> dict:
 
 
 def _pretrain_worker(cfg: SweepConfig, widths: str, threads: int) -> str:
-    with _logged(pretrain_checkpoint(cfg, widths).parent.parent / "log.txt", threads) as log:
+    with _logged(pretrain_dir(cfg, widths) / "log.txt", threads) as log:
         log(f"pretrain {widths}: {cfg.pretrain_steps} steps at {cfg.pretrain_bits}")
         return str(ensure_pretrain(cfg, widths, progress=False))
 
