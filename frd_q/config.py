@@ -83,6 +83,7 @@ class ModelConfig:
     widths: list[int] = field(default_factory=lambda: [16, 32, 64, 96])  #: channels per encoder stage
     blocks: list[int] = field(default_factory=lambda: [2, 2, 2, 2])  #: teacher only: residual blocks per stage
     decoder_blocks: int = 0  #: teacher only: 3x3 conv-BN-ReLU blocks after each top-down merge (0: a linear FPN)
+    context: list[int] = field(default_factory=list)  #: teacher only: dilations of context blocks at the deepest level
     fusion: Fusion = Fusion.ABSDIFF  #: how the two dates' features are fused at each stage
     downsample: Downsample = Downsample.MAXPOOL  #: student only: how stages reduce resolution
     weight_bits: int = 4  #: student only: weight bit width (1, 2, 4 or 8)
@@ -165,6 +166,8 @@ class Config:
             (m.arch != Arch.TEACHER or len(m.blocks) == len(m.widths), "model.blocks must have one entry per width"),
             (m.decoder_blocks >= 0 and (m.arch == Arch.TEACHER or m.decoder_blocks == 0),
              f"model.decoder_blocks={m.decoder_blocks} (>= 0, and a teacher setting)"),
+            ((not m.context or m.arch == Arch.TEACHER) and all(k >= 1 for k in m.context),
+             f"model.context={m.context} (dilations >= 1, and a teacher setting)"),
             (d.tile_size % 32 == 0 and d.tile_size > 0, f"data.tile_size={d.tile_size} (a positive multiple of 32)"),
             (0 < d.crop_size <= d.tile_size and d.crop_size % 32 == 0, f"data.crop_size={d.crop_size} (multiple of 32, <= tile_size)"),
             (0.0 <= d.augment.swap <= 1.0, f"data.augment.swap={d.augment.swap} (a probability)"),

@@ -47,6 +47,11 @@ def test_wrong_type_and_bad_choice(tmp_path):
     with pytest.raises(ConfigError, match=r"model\.decoder_blocks=1 \(>= 0, and a teacher setting\)"):
         load_config(write(tmp_path, "model: {arch: student, decoder_blocks: 1}\n"))
     assert load_config(write(tmp_path, "model: {arch: teacher, decoder_blocks: 1}\n")).model.decoder_blocks == 1
+    with pytest.raises(ConfigError, match=r"model\.context=\[2\] \(dilations >= 1, and a teacher setting\)"):
+        load_config(write(tmp_path, "model: {arch: student, context: [2]}\n"))
+    with pytest.raises(ConfigError, match=r"model\.context=\[0\]"):
+        load_config(write(tmp_path, "model: {arch: teacher, context: [0]}\n"))
+    assert load_config(write(tmp_path, "model: {arch: teacher, context: [1, 2]}\n")).model.context == [1, 2]
 
 
 def test_nested_list_of_sources_and_overrides(tmp_path):

@@ -6,7 +6,11 @@ encoder is shared by both dates. Each stage's two feature maps are fused (|A - B
 `DECODER_CHANNELS`), summed top-down with bilinear upsampling (an FPN), refined by a 3x3 conv, and a 1x1 head gives
 the logits at stride 2, bilinearly upsampled to the input size. With `model.decoder_blocks` = n > 0, every merge
 (and the deepest stage's lateral) passes through n 3x3 conv-BN-ReLU blocks before it is upsampled, a U-Net-like
-decoder that can reason on the difference at each scale; 0 keeps the merges linear.
+decoder that can reason on the difference at each scale; 0 keeps the merges linear. `model.context` lists the
+dilations of residual blocks (two dilated 3x3 convs) applied to the deepest level before the top-down pass: context
+wider than the encoder's receptive field, for changes larger than it (a new roof of 60 m). Each block's last BatchNorm
+starts at zero weight, so a block starts as the identity and a trained teacher without them can be fine-tuned with
+them (`train.init_from`).
 """
 
 from __future__ import annotations
@@ -41,6 +45,22 @@ class BasicBlock(nn.Module):
         return F.relu(self.conv2(self.conv1(x)) + self.short(x))
 
 
+class ContextBlock(nn.Module):
+    """x + BN(conv_d(ReLU(BN(conv_d(x))))) with dilation d; the identity at initialization, for any x."""
+
+    def __init__(self, channels: int, dilation: int):
+        super().__init__()
+        self.body = nn.Sequential(
+            nn.Conv2d(channels, channels, 3, 1, dilation, dilation, bias=False), nn.BatchNorm2d(channels),
+            nn.ReLU(inplace=True),
+            nn.Conv2d(channels, channels, 3, 1, dilation, dilation, bias=False), nn.BatchNorm2d(channels),
+        )
+        nn.init.zeros_(self.body[-1].weight)
+
+    def forward(self, x):
+        return x + self.body(x)
+
+
 class TeacherCD(ChangeDetector):
     def __init__(self, cfg: ModelConfig, in_channels: int = 3):
         super().__init__()
@@ -63,6 +83,7 @@ class TeacherCD(ChangeDetector):
             nn.Sequential(*(conv_bn_relu(DECODER_CHANNELS, DECODER_CHANNELS) for _ in range(cfg.decoder_blocks)))
             for _ in w[1:]
         )  # per level but the first, deepest first; empty (identity) when decoder_blocks = 0
+        self.context = nn.Sequential(*(ContextBlock(DECODER_CHANNELS, d) for d in cfg.context))
         self.refine = conv_bn_relu(DECODER_CHANNELS, DECODER_CHANNELS)
         self.head = nn.Conv2d(DECODER_CHANNELS, 1, 1)
 
@@ -70,7 +91,7 @@ class TeacherCD(ChangeDetector):
         return self.stem(x)
 
     def decode(self, fused, size):
-        x = self.merge[0](self.lateral[-1](fused[-1]))
+        x = self.context(self.merge[0](self.lateral[-1](fused[-1])))
         for i in range(len(fused) - 2, -1, -1):
             lat = self.lateral[i](fused[i])
             x = F.interpolate(x, size=lat.shape[-2:], mode="bilinear", align_corners=False) + lat

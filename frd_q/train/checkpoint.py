@@ -70,13 +70,16 @@ def decision_threshold(ckpt: dict) -> float:
     return float((ckpt.get("metrics") or {}).get("threshold", 0.0))
 
 
-def load_weights(model: torch.nn.Module, ckpt: dict, path: str | Path) -> None:
-    """Load the checkpoint's weights into `model`, naming the first mismatch if they do not fit."""
+def load_weights(model: torch.nn.Module, ckpt: dict, path: str | Path, new_prefix: str | None = None) -> None:
+    """Load the checkpoint's weights into `model`, naming the first mismatch if they do not fit. Weights the
+    checkpoint lacks are allowed only under `new_prefix` (modules a fine-tune adds; they keep their initialization)."""
     try:
         missing, unexpected = model.load_state_dict(ckpt["model"], strict=False)
     except (RuntimeError, KeyError) as e:
         first = str(e).strip().splitlines()[-1] if str(e).strip() else type(e).__name__
         raise CheckpointError(f"{path}: weights do not fit {ckpt.get('model_name', 'the model')} ({first})") from None
+    if new_prefix:
+        missing = [k for k in missing if not k.startswith(new_prefix)]
     if missing or unexpected:
         what = f"missing {missing[0]}" if missing else f"unexpected {unexpected[0]}"
         raise CheckpointError(f"{path}: weights do not fit the model ({what})")

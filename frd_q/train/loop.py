@@ -45,6 +45,7 @@ from frd_q.train.losses import ChangeLoss, auto_pos_weight
 
 
 BIT_WIDTH_KEYS = ("weight_bits", "act_bits")  #: model keys a train.init_from start may change
+GROWN_KEY = "context"  #: a model key whose modules a train.init_from start may lack (it had none of them)
 VAL_THRESHOLDS = tuple(float(t) for t in np.round(np.arange(-4.0, 4.001, 0.25), 2))  #: logit thresholds scanned
 
 
@@ -226,16 +227,19 @@ def init_weights(model, cfg: Config) -> None:
     up to the bit widths (optimizer, schedule, distiller and step start afresh; a resumed run reads its own last.pt
     instead). Other weight or activation bit widths are allowed: the quantizers keep the same state at every width
     (weight scales come from the weights, activation scales are learned clipping values), so a W8A8 run is a
-    quantization-aware start for a W2A2 one. The stored config is read with today's defaults, so a checkpoint written
-    before a model key existed still matches."""
+    quantization-aware start for a W2A2 one. A teacher without context blocks may start one with them
+    (`model.context`; the blocks start as the identity). The stored config is read with today's defaults, so a
+    checkpoint written before a model key existed still matches."""
     path = cfg.train.init_from
     ckpt = load_checkpoint(path)
     stored, wanted = to_dict(checkpoint_config(ckpt, path).model), to_dict(cfg.model)
-    diff = sorted(k for k in (set(stored) | set(wanted)) - set(BIT_WIDTH_KEYS) if stored.get(k) != wanted.get(k))
+    grows = not stored.get(GROWN_KEY)  # a start without context blocks: the fine-tune may add them
+    free = set(BIT_WIDTH_KEYS) | ({GROWN_KEY} if grows else set())
+    diff = sorted(k for k in (set(stored) | set(wanted)) - free if stored.get(k) != wanted.get(k))
     if diff:
         raise CheckpointError(f"{path}: train.init_from needs the same model config (differs in model."
                               f"{', model.'.join(diff)})")
-    load_weights(model, ckpt, path)
+    load_weights(model, ckpt, path, new_prefix=f"{GROWN_KEY}." if grows else None)
 
 
 def param_groups(params: list[torch.nn.Parameter], weight_decay: float, decay_1d: bool) -> list[dict]:

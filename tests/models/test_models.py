@@ -14,12 +14,17 @@ CASES = [
     ModelConfig(arch=Arch.TEACHER, widths=[8, 16, 24], blocks=[1, 1, 1]),
     ModelConfig(arch=Arch.TEACHER, widths=[8, 16], blocks=[1, 2], fusion=Fusion.CONCAT),
     ModelConfig(arch=Arch.TEACHER, widths=[8, 16, 24], blocks=[1, 1, 1], decoder_blocks=2),
+    ModelConfig(arch=Arch.TEACHER, widths=[8, 16, 24], blocks=[1, 1, 1], decoder_blocks=2, context=[1, 2]),
     ModelConfig(arch=Arch.STUDENT, widths=[8, 16, 24]),
     ModelConfig(arch=Arch.STUDENT, widths=[8, 16, 24], fusion=Fusion.CONCAT, downsample=Downsample.STRIDE),
 ]
 
 
-@pytest.mark.parametrize("cfg", CASES, ids=lambda c: f"{c.arch.value}-{c.fusion.value}-{c.downsample.value}-d{c.decoder_blocks}")
+def case_id(c: ModelConfig) -> str:
+    return f"{c.arch.value}-{c.fusion.value}-{c.downsample.value}-d{c.decoder_blocks}{'-ctx' if c.context else ''}"
+
+
+@pytest.mark.parametrize("cfg", CASES, ids=case_id)
 def test_feature_contract(cfg):
     torch.manual_seed(0)
     m = build_model(cfg).eval()
@@ -35,7 +40,7 @@ def test_feature_contract(cfg):
     assert torch.equal(m(a, b), out.logits)
 
 
-@pytest.mark.parametrize("cfg", [CASES[0], CASES[3]], ids=["teacher", "student"])
+@pytest.mark.parametrize("cfg", [CASES[0], CASES[4]], ids=["teacher", "student"])
 def test_encoder_is_shared_between_dates(cfg):
     m = build_model(cfg).eval()
     a = torch.rand(1, 3, 32, 32)
@@ -64,6 +69,31 @@ def test_teacher_decoder_blocks_add_nonlinear_merges_and_keep_the_linear_fpn_at_
     with torch.no_grad():
         deep.merge[1][1][0].weight.mul_(3.0)
     assert not torch.allclose(before, deep(a, b))
+
+
+@pytest.mark.parametrize("decoder_blocks", [0, 2])
+def test_teacher_context_blocks_start_as_the_identity_and_then_widen_the_view(decoder_blocks):
+    """model.context adds residual dilated blocks on the deepest level only (a fine-tune of a teacher without them
+    starts from the same function); once trained, a change far from a pixel reaches its logit through them."""
+    cfg = dict(arch=Arch.TEACHER, widths=[8, 16, 24], blocks=[1, 1, 1], decoder_blocks=decoder_blocks)
+    torch.manual_seed(0)
+    plain = build_model(ModelConfig(**cfg)).eval()
+    wide = build_model(ModelConfig(**cfg, context=[1, 4])).eval()
+    extra = set(wide.state_dict()) - set(plain.state_dict())
+    assert extra and all(n.startswith("context.") for n in extra)
+    assert wide.context[1].body[0].dilation == (4, 4)
+    wide.load_state_dict(plain.state_dict(), strict=False)
+    a, b = torch.rand(1, 3, 128, 128), torch.rand(1, 3, 128, 128)
+    assert torch.equal(plain(a, b), wide(a, b))
+    with torch.no_grad():
+        for block in wide.context:
+            block.body[-1].weight.fill_(1.0)
+    # a change in the image's top-left corner: the logit at the bottom-right corner moves only through the context
+    b2 = b.clone()
+    b2[..., :16, :16] = 1.0 - b2[..., :16, :16]
+    corner = (slice(None), slice(None), slice(112, None), slice(112, None))
+    assert torch.equal(plain(a, b)[corner], plain(a, b2)[corner])
+    assert not torch.equal(wide(a, b)[corner], wide(a, b2)[corner])
 
 
 FINN_LAYERS = (qnn.QuantConv2d, qnn.QuantReLU, qnn.QuantIdentity, nn.BatchNorm2d, nn.MaxPool2d, nn.Upsample,

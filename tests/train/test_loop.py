@@ -124,7 +124,23 @@ def test_init_from_starts_from_the_checkpoint_weights_with_a_fresh_schedule(tmp_
 def test_teacher_trains_through_the_same_loop(tmp_path, real_cd):
     cfg = config_from_dict(tiny_config(tmp_path, real_cd, arch="teacher", steps=2, val_every=2))
     train(cfg, progress=False)
-    assert load_checkpoint(tmp_path / "runs" / "tiny" / "best.pt")["model_name"] == "teacher_8"
+    start = tmp_path / "runs" / "tiny" / "best.pt"
+    assert load_checkpoint(start)["model_name"] == "teacher_8"
+    # a fine-tune may add context blocks (model.context) to a teacher that had none: the rest starts from it
+    raw = tiny_config(tmp_path, real_cd, arch="teacher", steps=2, val_every=2, init_from=str(start), lr=0.0)
+    raw["name"], raw["model"]["context"] = "tiny_ctx", [1, 2]
+    train(config_from_dict(raw), progress=False)
+    before, grown = load_checkpoint(start)["model"], load_checkpoint(tmp_path / "runs" / "tiny_ctx" / "last.pt")
+    assert {k for k in grown["model"] if k not in before} == {k for k in grown["model"] if k.startswith("context.")}
+    assert all(torch.equal(v, grown["model"][k]) for k, v in before.items() if not k.endswith("running_mean")
+               and not k.endswith("running_var") and not k.endswith("num_batches_tracked"))
+    # but not other dilations than the start's, nor none when it has them
+    for context in ([2, 2], []):
+        raw = {**raw, "name": "tiny_ctx2", "model": {**raw["model"], "context": context}}
+        raw["train"] = {**raw["train"], "init_from": str(tmp_path / "runs" / "tiny_ctx" / "last.pt")}
+        with pytest.raises(CheckpointError, match=r"tiny_ctx/last.pt: train.init_from needs the same model config"
+                                                  r" \(differs in model.context\)"):
+            train(config_from_dict(raw), overwrite=True, progress=False)
 
 
 def test_batches_are_a_function_of_seed_and_step(tmp_path, real_cd):
