@@ -14,6 +14,20 @@ SHARED = REPO.parent / "shared" / "data"
 REAL_CD = SHARED / "real_cd"
 
 
+# The test files that take minutes, heaviest first (seconds per file from `pytest --durations=40`, 2-core CPU,
+# 2026-12-06: about 500, 490, 480, 430, 210). scripts/test.sh runs pytest-xdist with --dist loadfile and
+# --no-loadscope-reorder, which hands the files to the workers in collection order; collected first, these start
+# first and the short files fill in behind them. Ordered by xdist's default instead (most tests first), a
+# one-test file of 8 minutes was handed out last and ran alone at the end.
+HEAVY_FILES = ("tests/sim/test_verify.py", "tests/hil/test_siamese_tile256.py", "tests/hil/test_siamese_rtl.py",
+               "tests/test_sweep.py", "tests/hw/test_flow.py")
+
+
+def pytest_collection_modifyitems(config, items):
+    rank = {f: i for i, f in enumerate(HEAVY_FILES)}
+    items.sort(key=lambda item: rank.get(item.nodeid.split("::")[0], len(rank)))  # stable: the rest keep order
+
+
 @pytest.fixture(scope="session")
 def real_cd() -> Path:
     assert (REAL_CD / "LEVIR-CD" / "A").is_dir(), f"the shared real data must be at {REAL_CD}"
