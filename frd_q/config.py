@@ -139,8 +139,8 @@ class TrainConfig:
     val_every: int = 100  #: validate every N steps (and at the end); the best F1 is kept as best.pt
     log_every: int = 10  #: write a line to log.csv every N steps
     device: str = "auto"  #: auto (cuda if present), cpu, cuda or cuda:N
-    precision: Precision = Precision.FP32  #: fp32, or bf16 autocast for the forward pass (teacher: 1.4x on this CPU)
-    channels_last: bool = False  #: NHWC memory format for model and batches (with bf16: 1.15x more on this CPU)
+    precision: Precision = Precision.FP32  #: fp32, or bf16 autocast for the forward pass (needs a CPU with native bf16)
+    channels_last: bool = False  #: NHWC memory format for model and batches (1.0x to 1.4x, bench/train_step.py)
     out_dir: str = "runs"  #: checkpoints and logs go to <out_dir>/<name>/
     init_from: str | None = None  #: start from these weights (same model config, bit widths aside; new optimizer)
     ema: float = 0.0  #: decay of an exponential moving average of the weights, validated and saved (0: off)

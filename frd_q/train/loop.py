@@ -23,6 +23,7 @@ import copy
 import csv
 import math
 import time
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -40,7 +41,7 @@ from frd_q.metrics import Confusion, dataset_mean
 from frd_q.models import build_model, model_name
 from frd_q.train import distributed
 from frd_q.train.checkpoint import checkpoint_config, load_checkpoint, load_weights, save_checkpoint
-from frd_q.train.device import resolve_device
+from frd_q.train.device import BF16_FLAGS, cpu_bf16_is_emulated, resolve_device
 from frd_q.train.losses import ChangeLoss, auto_pos_weight
 
 
@@ -260,6 +261,10 @@ def train(cfg: Config, resume: bool = False, overwrite: bool = False, stop_after
     if ctx.rank == 0 and not resume and last.exists() and not overwrite:
         raise ConfigError(f"{last}: a run named '{cfg.name}' exists; pass --resume to continue it or --overwrite")
 
+    if cfg.train.precision == Precision.BF16 and device.type == "cpu" and cpu_bf16_is_emulated():
+        warnings.warn(f"{cfg.name}: train.precision is bf16 but this CPU has no native bfloat16 (no "
+                      f"{' or '.join(BF16_FLAGS)} in /proc/cpuinfo): autocast is emulated (8 to 9 times slower than "
+                      f"fp32 on one such CPU, bench/train_step.py); set train.precision=fp32", stacklevel=2)
     tiles, val_pairs = load_data(cfg, validate=ctx.rank == 0)
     pos_weight = cfg.loss.pos_weight if cfg.loss.pos_weight is not None else auto_pos_weight(tiles.change_fraction())
 

@@ -1,6 +1,7 @@
 """Training on real pairs: the loss falls, checkpoints resume exactly, and runs refuse to clobber each other."""
 
 import csv
+import warnings
 
 import numpy as np
 
@@ -282,3 +283,23 @@ def test_ema_run_validates_and_keeps_the_average_and_resumes_exactly(tmp_path, r
             assert torch.equal(v, resumed[part][k]), (part, k)
     with pytest.raises(ConfigError, match=r"train.ema=1.0"):
         config_from_dict(tiny_config(tmp_path, real_cd, ema=1.0)).validate("x.yaml")
+
+
+def test_bf16_on_a_cpu_without_native_bfloat16_warns(tmp_path, real_cd, monkeypatch):
+    from frd_q.train import device, loop
+
+    info = tmp_path / "cpuinfo"
+    info.write_text("processor\t: 0\nflags\t\t: fpu sse2 avx2 fma\n\nprocessor\t: 1\nflags\t\t: fpu sse2 avx2 fma\n")
+    assert device.cpu_bf16_is_emulated(info)
+    info.write_text("processor\t: 0\nflags\t\t: fpu avx2 avx512f avx512_bf16 amx_tile\n")
+    assert not device.cpu_bf16_is_emulated(info)
+    assert not device.cpu_bf16_is_emulated(tmp_path / "missing")  # another OS: nothing claimed
+    monkeypatch.setattr(loop, "cpu_bf16_is_emulated", lambda: True)
+    cfg = config_from_dict(tiny_config(tmp_path, real_cd, steps=1, val_every=1, precision="bf16"))
+    with pytest.warns(UserWarning, match=r"tiny: train.precision is bf16 but this CPU has no native bfloat16"):
+        train(cfg, progress=False)
+    cfg = config_from_dict(tiny_config(tmp_path, real_cd, steps=1, val_every=1))  # fp32: no warning
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        train(cfg, overwrite=True, progress=False)
+    assert not [w for w in caught if "native bfloat16" in str(w.message)]
