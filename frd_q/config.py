@@ -144,6 +144,7 @@ class TrainConfig:
     out_dir: str = "runs"  #: checkpoints and logs go to <out_dir>/<name>/
     init_from: str | None = None  #: start from these weights (same model config, bit widths aside; new optimizer)
     ema: float = 0.0  #: decay of an exponential moving average of the weights, validated and saved (0: off)
+    context_lr: float = 1.0  #: lr multiplier of the teacher's context blocks (model.context), e.g. new in a fine-tune
 
 
 @dataclass
@@ -168,6 +169,8 @@ class Config:
              f"model.decoder_blocks={m.decoder_blocks} (>= 0, and a teacher setting)"),
             ((not m.context or m.arch == Arch.TEACHER) and all(k >= 1 for k in m.context),
              f"model.context={m.context} (dilations >= 1, and a teacher setting)"),
+            (t.context_lr > 0 and (t.context_lr == 1.0 or m.context),
+             f"train.context_lr={t.context_lr} (> 0, and only with model.context)"),
             (d.tile_size % 32 == 0 and d.tile_size > 0, f"data.tile_size={d.tile_size} (a positive multiple of 32)"),
             (0 < d.crop_size <= d.tile_size and d.crop_size % 32 == 0, f"data.crop_size={d.crop_size} (multiple of 32, <= tile_size)"),
             (0.0 <= d.augment.swap <= 1.0, f"data.augment.swap={d.augment.swap} (a probability)"),

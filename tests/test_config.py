@@ -52,6 +52,8 @@ def test_wrong_type_and_bad_choice(tmp_path):
     with pytest.raises(ConfigError, match=r"model\.context=\[0\]"):
         load_config(write(tmp_path, "model: {arch: teacher, context: [0]}\n"))
     assert load_config(write(tmp_path, "model: {arch: teacher, context: [1, 2]}\n")).model.context == [1, 2]
+    with pytest.raises(ConfigError, match=r"train\.context_lr=10.0 \(> 0, and only with model\.context\)"):
+        load_config(write(tmp_path, "model: {arch: teacher}\ntrain: {context_lr: 10.0}\n"))
 
 
 def test_nested_list_of_sources_and_overrides(tmp_path):

@@ -251,6 +251,19 @@ def param_groups(params: list[torch.nn.Parameter], weight_decay: float, decay_1d
     return [{"params": decayed, "weight_decay": weight_decay}, {"params": kept, "weight_decay": 0.0}]
 
 
+def optimizer_groups(model, trained: list[torch.nn.Parameter], cfg: Config) -> list[dict]:
+    """param_groups of the trained parameters; with `train.context_lr` != 1 the context blocks' own two groups
+    follow, at that multiple of the rate (blocks a fine-tune adds start as the identity and learn slowly at the
+    rate that suits weights already trained)."""
+    t = cfg.train
+    if t.context_lr == 1.0:
+        return param_groups(trained, t.weight_decay, t.decay_1d)
+    fast = [p for n, p in model.named_parameters() if n.startswith("context.")]
+    ids = {id(p) for p in fast}
+    groups = param_groups([p for p in trained if id(p) not in ids], t.weight_decay, t.decay_1d)
+    return groups + [{**g, "lr": t.lr * t.context_lr} for g in param_groups(fast, t.weight_decay, t.decay_1d)]
+
+
 def train(cfg: Config, resume: bool = False, overwrite: bool = False, stop_after: int | None = None,
           progress: bool = True) -> dict:
     """Train per `cfg`; return the final metrics dict. `stop_after` ends the run early at that step (resumable)."""
@@ -292,7 +305,7 @@ def train(cfg: Config, resume: bool = False, overwrite: bool = False, stop_after
         average = WeightAverage(model, cfg.train.ema, ckpt["step"] if ckpt is not None else 0)
         if ckpt is not None:
             load_weights(average.model, ckpt, last)
-    opt = torch.optim.AdamW(param_groups(trained, cfg.train.weight_decay, cfg.train.decay_1d), lr=cfg.train.lr)
+    opt = torch.optim.AdamW(optimizer_groups(model, trained, cfg), lr=cfg.train.lr)
     sched = torch.optim.lr_scheduler.LambdaLR(opt, lambda s: lr_factor(s, cfg))
     loss_fn = ChangeLoss(cfg.loss, pos_weight)
     start, best_f1, metrics = 0, -1.0, {}

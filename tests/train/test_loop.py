@@ -135,10 +135,19 @@ def test_teacher_trains_through_the_same_loop(tmp_path, real_cd):
     assert {k for k in grown["model"] if k not in before} == {k for k in grown["model"] if k.startswith("context.")}
     assert all(torch.equal(v, grown["model"][k]) for k, v in before.items() if not k.endswith("running_mean")
                and not k.endswith("running_var") and not k.endswith("num_batches_tracked"))
+    # the blocks a fine-tune adds may learn at a multiple of the rate (train.context_lr)
+    raw["name"], raw["train"] = "tiny_ctx_fast", {**raw["train"], "lr": 1e-3, "context_lr": 10.0}
+    train(config_from_dict(raw), progress=False)
+    groups = load_checkpoint(tmp_path / "runs" / "tiny_ctx_fast" / "last.pt")["optimizer"]["param_groups"]
+    assert [g["initial_lr"] for g in groups] == pytest.approx([1e-3, 1e-3, 1e-2, 1e-2])
+    n_context = sum(1 for k in grown["model"] if k.startswith("context.") and "running" not in k
+                    and "num_batches" not in k)
+    assert sum(len(g["params"]) for g in groups[2:]) == n_context
     # but not other dilations than the start's, nor none when it has them
     for context in ([2, 2], []):
         raw = {**raw, "name": "tiny_ctx2", "model": {**raw["model"], "context": context}}
-        raw["train"] = {**raw["train"], "init_from": str(tmp_path / "runs" / "tiny_ctx" / "last.pt")}
+        raw["train"] = {**raw["train"], "context_lr": 1.0,
+                        "init_from": str(tmp_path / "runs" / "tiny_ctx" / "last.pt")}
         with pytest.raises(CheckpointError, match=r"tiny_ctx/last.pt: train.init_from needs the same model config"
                                                   r" \(differs in model.context\)"):
             train(config_from_dict(raw), overwrite=True, progress=False)
