@@ -129,9 +129,13 @@ def early_build(tmp_path_factory, tiny_early_checkpoint):
 
 
 @pytest.fixture(scope="session")
-def sim_cache(tmp_path_factory) -> Path:
-    """One Verilator cache (binaries and results, keyed by content) shared by the simulation tests."""
-    return tmp_path_factory.mktemp("sim_cache")
+def sim_cache(tmp_path_factory, worker_id) -> Path:
+    """One Verilator cache (binaries and results, keyed by content, written by atomic renames) shared by the
+    simulation tests, and by the pytest-xdist workers: the folder above a worker's base temp is the run's."""
+    base = tmp_path_factory.getbasetemp()
+    path = (base.parent if worker_id != "master" else base) / "sim_cache"
+    path.mkdir(exist_ok=True)
+    return path
 
 
 @pytest.fixture(autouse=True)

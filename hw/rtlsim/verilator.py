@@ -135,7 +135,11 @@ def compile_top(sources: list[Path], top: Path, ports: TopPorts, cache: Path, lo
         (work / "frd_ports.h").unlink()
         if log:
             log(f"compiled {top.name} in {time.time() - t0:.1f} s")
-        work.rename(final)
+        try:
+            work.rename(final)
+        except OSError:  # another process sharing the cache built the same key first: use its copy
+            if not exe.is_file():
+                raise
     finally:
         if work.exists():
             shutil.rmtree(work, ignore_errors=True)
