@@ -7,10 +7,10 @@ encoder is shared by both dates. Each stage's two feature maps are fused (|A - B
 the logits at stride 2, bilinearly upsampled to the input size. With `model.decoder_blocks` = n > 0, every merge
 (and the deepest stage's lateral) passes through n 3x3 conv-BN-ReLU blocks before it is upsampled, a U-Net-like
 decoder that can reason on the difference at each scale; 0 keeps the merges linear. `model.context` lists the
-dilations of residual blocks (two dilated 3x3 convs) applied to the deepest level before the top-down pass: context
-wider than the encoder's receptive field, for changes larger than it (a new roof of 60 m). Each block's last BatchNorm
-starts at zero weight, so a block starts as the identity and a trained teacher without them can be fine-tuned with
-them (`train.init_from`).
+dilations of residual blocks (two dilated 3x3 convs) applied to the deepest level before the top-down pass, which
+widen what each output pixel sees (aimed at the large new roofs the shipped teacher misses, docs/training.md). Each
+block's last BatchNorm starts at zero weight, so a block starts as the identity and a trained teacher without them
+can be fine-tuned with them (`train.init_from`).
 """
 
 from __future__ import annotations
