@@ -15,10 +15,10 @@ REAL_CD = SHARED / "real_cd"
 
 
 # The test files that take minutes, heaviest first (their slowest setups and calls in `pytest --durations=40`,
-# 2-core CPU, 2026-12-06, add up to about 500, 490, 440, 430 and 210 s). scripts/test.sh runs pytest-xdist with --dist loadfile and
-# --no-loadscope-reorder, which hands the files to the workers in collection order; collected first, these start
-# first and the short files fill in behind them. Ordered by xdist's default instead (most tests first), a
-# one-test file of 8 minutes was handed out last and ran alone at the end.
+# 2-core CPU, 2026-12-06, add up to about 500, 490, 440, 430 and 210 s). scripts/test.sh runs pytest-xdist with
+# --dist loadfile and --no-loadscope-reorder, which hands the files to the workers in collection order; collected
+# first, these start first and the short files fill in behind them. Ordered by xdist's default instead (most tests
+# first), a one-test file of 8 minutes was handed out last and ran alone at the end.
 HEAVY_FILES = ("tests/sim/test_verify.py", "tests/hil/test_siamese_tile256.py", "tests/hil/test_siamese_rtl.py",
                "tests/test_sweep.py", "tests/hw/test_flow.py")
 
