@@ -258,7 +258,7 @@ def optimizer_groups(model, trained: list[torch.nn.Parameter], cfg: Config) -> l
     t = cfg.train
     if t.context_lr == 1.0:
         return param_groups(trained, t.weight_decay, t.decay_1d)
-    fast = [p for n, p in model.named_parameters() if n.startswith("context.")]
+    fast = [p for n, p in model.named_parameters() if n.startswith(f"{GROWN_KEY}.")]
     ids = {id(p) for p in fast}
     groups = param_groups([p for p in trained if id(p) not in ids], t.weight_decay, t.decay_1d)
     return groups + [{**g, "lr": t.lr * t.context_lr} for g in param_groups(fast, t.weight_decay, t.decay_1d)]
