@@ -145,6 +145,7 @@ class TrainConfig:
     init_from: str | None = None  #: start from these weights (same model config, bit widths aside; new optimizer)
     ema: float = 0.0  #: decay of an exponential moving average of the weights, validated and saved (0: off)
     context_lr: float = 1.0  #: lr multiplier of the teacher's context blocks (model.context), e.g. new in a fine-tune
+    trainable: list[str] = field(default_factory=list)  #: train only parameters named with these prefixes (all: [])
 
 
 @dataclass

@@ -258,10 +258,25 @@ def optimizer_groups(model, trained: list[torch.nn.Parameter], cfg: Config) -> l
     t = cfg.train
     if t.context_lr == 1.0:
         return param_groups(trained, t.weight_decay, t.decay_1d)
-    fast = [p for n, p in model.named_parameters() if n.startswith(f"{GROWN_KEY}.")]
+    fast = [p for n, p in model.named_parameters() if n.startswith(f"{GROWN_KEY}.") and p.requires_grad]
     ids = {id(p) for p in fast}
     groups = param_groups([p for p in trained if id(p) not in ids], t.weight_decay, t.decay_1d)
     return groups + [{**g, "lr": t.lr * t.context_lr} for g in param_groups(fast, t.weight_decay, t.decay_1d)]
+
+
+def restrict_training(model, prefixes: list[str], where: str) -> list[torch.nn.Module]:
+    """`train.trainable`: only parameters whose names start with one of `prefixes` keep requires_grad. Returns the
+    normalisation layers left with nothing to train, which the loop keeps in eval mode so that their running
+    statistics stay those of the start, as frozen weights do. A prefix that names no parameter is an error."""
+    names = [n for n, _ in model.named_parameters()]
+    unused = [pre for pre in prefixes if not any(n.startswith(pre) for n in names)]
+    if unused:
+        raise ConfigError(f"{where}: train.trainable {unused} names no parameter of the model (names start with "
+                          f"{sorted({n.split('.')[0] for n in names})})")
+    for n, p in model.named_parameters():
+        p.requires_grad_(any(n.startswith(pre) for pre in prefixes))
+    return [m for m in model.modules() if isinstance(m, torch.nn.modules.batchnorm._BatchNorm)
+            and not any(p.requires_grad for p in m.parameters())]
 
 
 def train(cfg: Config, resume: bool = False, overwrite: bool = False, stop_after: int | None = None,
@@ -297,7 +312,9 @@ def train(cfg: Config, resume: bool = False, overwrite: bool = False, stop_after
     teacher, distiller = load_teacher(cfg, model, device) if cfg.distill.active else (None, None)
     if distiller is not None and ckpt is not None:
         distiller.load_state_dict(ckpt["distiller"])
-    trained = list(model.parameters()) + (list(distiller.parameters()) if distiller is not None else [])
+    frozen_norms = restrict_training(model, cfg.train.trainable, cfg.name) if cfg.train.trainable else []
+    trained = [p for p in model.parameters() if p.requires_grad]
+    trained += list(distiller.parameters()) if distiller is not None else []
     if cfg.train.channels_last:
         model.to(memory_format=torch.channels_last)
     average = None
@@ -326,6 +343,8 @@ def train(cfg: Config, resume: bool = False, overwrite: bool = False, stop_after
     t0 = time.time()
     for step in bar:
         model.train()
+        for norm in frozen_norms:
+            norm.eval()
         batch = make_batch(tiles, cfg, step, ctx.rank, ctx.world)
         a, b = batch["a"].to(device), batch["b"].to(device)
         if cfg.train.channels_last:

@@ -153,6 +153,32 @@ def test_teacher_trains_through_the_same_loop(tmp_path, real_cd):
             train(config_from_dict(raw), overwrite=True, progress=False)
 
 
+def test_trainable_prefixes_train_only_those_parameters_and_freeze_the_rest_with_their_statistics(tmp_path, real_cd):
+    cfg = config_from_dict(tiny_config(tmp_path, real_cd, arch="teacher", steps=2, val_every=2))
+    train(cfg, progress=False)
+    start = tmp_path / "runs" / "tiny" / "best.pt"
+    # the context blocks a fine-tune adds, alone: everything else, BatchNorm statistics included, stays the start's
+    raw = tiny_config(tmp_path, real_cd, arch="teacher", steps=3, val_every=3, init_from=str(start), lr=1e-2,
+                      trainable=["context."])
+    raw["name"], raw["model"]["context"] = "tiny_ctx_only", [1, 2]
+    train(config_from_dict(raw), progress=False)
+    before = load_checkpoint(start)["model"]
+    after = load_checkpoint(tmp_path / "runs" / "tiny_ctx_only" / "last.pt")
+    assert all(torch.equal(v, after["model"][k]) for k, v in before.items()), "a frozen tensor moved"
+    moved = [k for k, v in after["model"].items() if k.startswith("context.") and v.is_floating_point()
+             and not torch.equal(v, torch.zeros_like(v)) and k.endswith(".weight")]
+    assert moved, "the context blocks did not train"
+    groups = after["optimizer"]["param_groups"]
+    n_context = sum(1 for k in after["model"] if k.startswith("context.") and "running" not in k
+                    and "num_batches" not in k)
+    assert sum(len(g["params"]) for g in groups) == n_context
+    # a prefix that names nothing is an error that lists what there is
+    raw["name"], raw["train"] = "tiny_bad", {**raw["train"], "trainable": ["contxt."]}
+    with pytest.raises(ConfigError, match=r"tiny_bad: train.trainable \['contxt.'\] names no parameter"):
+        train(config_from_dict(raw), progress=False)
+    assert not (tmp_path / "runs" / "tiny_bad").exists()
+
+
 def test_batches_are_a_function_of_seed_and_step(tmp_path, real_cd):
     cfg = config_from_dict(tiny_config(tmp_path, real_cd))
     tiles = TileDataset(load_pairs(scan_sources(cfg.data.train)), cfg.data.tile_size)
