@@ -242,6 +242,7 @@ def test_ship_card_names_the_checkpoint_a_fine_tune_started_from_and_a_weight_av
 
     ckpt = load_checkpoint(tiny_checkpoint)
     ckpt["config"]["train"]["init_from"] = str(tiny_checkpoint)  # as a stage-2 run of train.init_from stores it
+    del ckpt["provenance"]  # what its start was, ship then reads from the file (a run from before that record)
     ckpt["config"]["train"]["ema"] = 0.5  # and an averaged run: the stepped weights beside the average
     ckpt["train_model"] = {k: torch.zeros_like(v) for k, v in ckpt["model"].items()}
     tuned = tmp_path / "run" / "best.pt"
@@ -260,3 +261,40 @@ def test_ship_card_names_the_checkpoint_a_fine_tune_started_from_and_a_weight_av
     assert torch.equal(shipped["model"][next(iter(ckpt["model"]))], next(iter(ckpt["model"].values())))
     assert "train_model" not in shipped and "- weights: the run's exponential moving average (train.ema 0.5)" in \
         (out / "README.md").read_text()
+
+
+def test_ship_over_the_start_of_a_fine_tune_names_the_start_as_it_was(tiny_checkpoint, real_cd, tmp_path):
+    import hashlib
+    import shutil
+
+    from frd_q.config import config_from_dict
+    from frd_q.train.checkpoint import load_checkpoint, save_checkpoint
+    from frd_q.train.loop import train
+
+    out = tmp_path / "ckpts"
+    out.mkdir()
+    start, card = out / "model.pt", out / "model.json"
+    shutil.copy(tiny_checkpoint, start)
+    digest = hashlib.sha256(start.read_bytes()).hexdigest()
+    soup_card = json.dumps({"sha256": digest, "soup": [{"name": "a", "step": 4}, {"name": "b", "step": 2}]})
+    card.write_text(soup_card)  # as frd-q ship writes it for a weight average shipped as model.pt
+    raw = {**tiny_config(tmp_path, real_cd, steps=2, val_every=2, init_from=str(start), lr=1e-3), "name": "tuned"}
+    train(config_from_dict(raw), progress=False)
+    run = tmp_path / "runs" / "tuned" / "best.pt"
+    recorded = load_checkpoint(run)["provenance"]["init_from"]
+    assert recorded["sha256"] == digest and recorded["soup"] == ["a@4", "b@2"]
+    sources = sources_file(tmp_path, real_cd, "DSIFN-CD/1_1")
+    ship = ["ship", "--checkpoint", str(run), "--name", "model", "--out", str(out), "--sources", str(sources)]
+    # shipped under its start's own name: the card names the start the run had, not the file that replaced it
+    assert main(ship) == 0
+    assert hashlib.sha256(start.read_bytes()).hexdigest() != digest
+    assert json.loads(card.read_text())["init_from"]["sha256"] == digest
+    assert f"fine-tuned from `{start}` (the weight average of a@4, b@2, sha256 `{digest[:16]}…`)" in \
+        (out / "README.md").read_text()
+    # a run from before runs recorded their start: ship reads it before it writes over it
+    shutil.copy(tiny_checkpoint, start)
+    card.write_text(soup_card)
+    ckpt = load_checkpoint(run)
+    save_checkpoint(run, {k: v for k, v in ckpt.items() if k not in ("format", "version", "frd_q", "provenance")})
+    assert main(ship) == 0
+    assert json.loads(card.read_text())["init_from"]["sha256"] == digest

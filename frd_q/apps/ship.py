@@ -43,18 +43,24 @@ def ship(checkpoint: str | Path, name: str, out_dir: str | Path = "checkpoints",
     names the config file in `configs_dir` that reproduces the run (see `_config_file`)."""
     from frd_q.config import to_dict
     from frd_q.fsutil import write_json, write_text
-    from frd_q.train.checkpoint import decision_threshold, load_model, save_checkpoint
+    from frd_q.train.checkpoint import decision_threshold, describe_start, load_model, save_checkpoint
 
     if not name or "/" in name or name.startswith("."):
         raise ConfigError(f"--name {name!r}: a plain file name is needed")
     checkpoint, out = Path(checkpoint), Path(out_dir)
     model, cfg, ckpt = load_model(checkpoint)
+    teacher = cfg.distill.teacher
+    # the start and the teacher as the run found them (recorded when it started); a run from before that record
+    # gets them read now, before the shipped file is written: it may replace the start (a fine-tune shipped under
+    # the name of the model it started from)
+    provenance = ckpt.get("provenance") or {
+        "init_from": describe_start(cfg.train.init_from),
+        "teacher_sha256": sha256(teacher) if teacher and Path(teacher).is_file() else None}
     shipped = out / f"{name}.pt"
-    save_checkpoint(shipped, {k: ckpt[k] for k in ("config", "model_name", "model", "step", "metrics", "best_f1")
-                              if k in ckpt})
+    save_checkpoint(shipped, {k: ckpt[k] for k in ("config", "model_name", "model", "step", "metrics", "best_f1",
+                                                   "provenance") if k in ckpt})
     threshold = decision_threshold(ckpt)
     measured = measure_test(model, cfg, threshold, sources)
-    teacher = cfg.distill.teacher
     card = {
         "name": name, "file": shipped.name, "sha256": sha256(shipped), "bytes": shipped.stat().st_size,
         "model_name": ckpt["model_name"], "parameters": sum(p.numel() for p in model.parameters()),
@@ -67,9 +73,8 @@ def ship(checkpoint: str | Path, name: str, out_dir: str | Path = "checkpoints",
                 if k in ckpt.get("metrics", {})},
         "threshold": threshold, **measured,
         "distilled_from": None if teacher is None else {
-            "teacher": teacher, "sha256": sha256(teacher) if Path(teacher).is_file() else None,
-            "losses": cfg.distill.weights()},
-        "init_from": _init_from(cfg.train.init_from),
+            "teacher": teacher, "sha256": provenance["teacher_sha256"], "losses": cfg.distill.weights()},
+        "init_from": provenance["init_from"],
         "soup": ckpt.get("soup"),
         "config": to_dict(cfg),
         "config_file": None if ckpt.get("soup") else _config_file(cfg, configs_dir),
@@ -169,20 +174,6 @@ def _config_file(cfg, configs_dir: str | Path) -> str | None:
     return None
 
 
-def _init_from(path: str | None) -> dict | None:
-    """What a fine-tune started from: the checkpoint, its sha256, run name and step (None when it trained from
-    scratch; only the path when that file is gone)."""
-    from frd_q.train.checkpoint import load_checkpoint
-
-    if not path:
-        return None
-    if not Path(path).is_file():
-        return {"checkpoint": path, "sha256": None, "name": None, "step": None}
-    start = load_checkpoint(path)
-    return {"checkpoint": path, "sha256": sha256(path), "name": start.get("config", {}).get("name"),
-            "step": start.get("step")}
-
-
 def _f1_cell(card: dict, key: str) -> str:
     """A card's test F1 of `key` (a dataset, "dataset mean" or "all pixels") in percent, with its interval when the
     card has one."""
@@ -225,8 +216,10 @@ def _card_section(card: dict) -> list[str]:
         i = c["init_from"]
         whose, note = ("its best ingredient was ", "the wall time above does not count it") if c.get("soup") else \
             ("", "the steps and wall time above are this stage's")
-        lines.append(f"- {whose}fine-tuned from `{i['checkpoint']}` (run {i['name'] or '?'}, step {i['step'] or '?'}, "
-                     f"sha256 `{(i['sha256'] or '?')[:16]}…`); {note}")
+        start = f"the weight average of {', '.join(i['soup'])}" if i.get("soup") else \
+            f"run {i['name'] or '?'}, step {i['step'] or '?'}"
+        digest = (i["sha256"] or "?")[:16]
+        lines.append(f"- {whose}fine-tuned from `{i['checkpoint']}` ({start}, sha256 `{digest}…`); {note}")
     if c.get("distilled_from"):
         d = c["distilled_from"]
         losses = ", ".join(f"{k} {v:g}" for k, v in d["losses"].items())

@@ -46,6 +46,34 @@ def load_checkpoint(path: str | Path) -> dict:
     return ckpt
 
 
+def describe_start(path: str | Path | None) -> dict | None:
+    """What a run starts from (`train.init_from`): the checkpoint, its sha256, run name and step, and for a weight
+    average that `frd-q ship` shipped, its ingredients as `run@step` (from the card beside it, `<stem>.json`, when
+    that names the same sha256). None without a path; only the path when that file is gone. The loop records this
+    when a run starts, so that a card names the start as it was even where the file at that path was replaced
+    since (shipping a fine-tune of a shipped model under the same name replaces its start)."""
+    import json
+
+    from frd_q.fsutil import sha256
+
+    if not path:
+        return None
+    path = Path(path)
+    if not path.is_file():
+        return {"checkpoint": str(path), "sha256": None, "name": None, "step": None}
+    start, digest = load_checkpoint(path), sha256(path)
+    found = {"checkpoint": str(path), "sha256": digest, "name": start.get("config", {}).get("name"),
+             "step": start.get("step")}
+    card = path.with_suffix(".json")
+    try:
+        card = json.loads(card.read_text()) if card.is_file() else {}
+    except (OSError, ValueError):
+        card = {}  # an unreadable card says nothing about the weights; the sha256 above still names them
+    if isinstance(card, dict) and card.get("sha256") == digest and card.get("soup"):
+        found["soup"] = [f"{s['name']}@{s['step']}" for s in card["soup"]]
+    return found
+
+
 def checkpoint_config(ckpt: dict, path: str | Path) -> Config:
     try:
         return config_from_dict(ckpt["config"], f"{path} (stored config)")
