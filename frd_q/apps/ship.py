@@ -43,7 +43,7 @@ def ship(checkpoint: str | Path, name: str, out_dir: str | Path = "checkpoints",
     names the config file in `configs_dir` that reproduces the run (see `_config_file`)."""
     from frd_q.config import to_dict
     from frd_q.fsutil import write_json, write_text
-    from frd_q.train.checkpoint import decision_threshold, describe_start, load_model, save_checkpoint
+    from frd_q.train.checkpoint import decision_threshold, load_model, run_provenance, save_checkpoint
 
     if not name or "/" in name or name.startswith("."):
         raise ConfigError(f"--name {name!r}: a plain file name is needed")
@@ -53,9 +53,7 @@ def ship(checkpoint: str | Path, name: str, out_dir: str | Path = "checkpoints",
     # the start and the teacher as the run found them (recorded when it started); a run from before that record
     # gets them read now, before the shipped file is written: it may replace the start (a fine-tune shipped under
     # the name of the model it started from)
-    provenance = ckpt.get("provenance") or {
-        "init_from": describe_start(cfg.train.init_from),
-        "teacher_sha256": sha256(teacher) if teacher and Path(teacher).is_file() else None}
+    provenance = ckpt.get("provenance") or run_provenance(cfg)
     shipped = out / f"{name}.pt"
     save_checkpoint(shipped, {k: ckpt[k] for k in ("config", "model_name", "model", "step", "metrics", "best_f1",
                                                    "provenance") if k in ckpt})

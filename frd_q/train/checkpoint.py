@@ -74,6 +74,16 @@ def describe_start(path: str | Path | None) -> dict | None:
     return found
 
 
+def run_provenance(cfg: Config) -> dict:
+    """What a run starts from, recorded in its checkpoints for `frd-q ship`: `train.init_from` as `describe_start`
+    gives it and the sha256 of `distill.teacher` (each None when the run has none, or the file is gone)."""
+    from frd_q.fsutil import sha256
+
+    teacher = cfg.distill.teacher
+    return {"init_from": describe_start(cfg.train.init_from),
+            "teacher_sha256": sha256(teacher) if teacher and Path(teacher).is_file() else None}
+
+
 def checkpoint_config(ckpt: dict, path: str | Path) -> Config:
     try:
         return config_from_dict(ckpt["config"], f"{path} (stored config)")

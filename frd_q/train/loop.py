@@ -35,12 +35,12 @@ from frd_q.config import Config, Precision, to_dict
 from frd_q.data.augment import augment, rescale
 from frd_q.data.dataset import TileDataset, collate, load_pairs, scan_sources
 from frd_q.errors import CheckpointError, ConfigError, TrainingError
-from frd_q.fsutil import atomic_path, sha256, write_json
+from frd_q.fsutil import atomic_path, write_json
 from frd_q.infer import scan_pairs
 from frd_q.metrics import Confusion, dataset_mean
 from frd_q.models import build_model, model_name
 from frd_q.train import distributed
-from frd_q.train.checkpoint import checkpoint_config, describe_start, load_checkpoint, load_weights, save_checkpoint
+from frd_q.train.checkpoint import checkpoint_config, load_checkpoint, load_weights, run_provenance, save_checkpoint
 from frd_q.train.device import BF16_FLAGS, cpu_bf16_is_emulated, resolve_device
 from frd_q.train.losses import ChangeLoss, auto_pos_weight
 
@@ -241,14 +241,6 @@ def init_weights(model, cfg: Config) -> None:
         raise CheckpointError(f"{path}: train.init_from needs the same model config (differs in model."
                               f"{', model.'.join(diff)})")
     load_weights(model, ckpt, path, new_prefix=f"{GROWN_KEY}." if grows else None)
-
-
-def run_provenance(cfg: Config) -> dict:
-    """What a run started from, recorded in its checkpoints for `frd-q ship`: `train.init_from` as
-    `describe_start` gives it and the sha256 of the distillation teacher (each None when the run has none)."""
-    teacher = cfg.distill.teacher if cfg.distill.active else None
-    return {"init_from": describe_start(cfg.train.init_from),
-            "teacher_sha256": sha256(teacher) if teacher and Path(teacher).is_file() else None}
 
 
 def param_groups(params: list[torch.nn.Parameter], weight_decay: float, decay_1d: bool) -> list[dict]:
