@@ -69,7 +69,21 @@ def test_evaluate_uses_the_checkpoints_threshold_and_split_sources(tiny_checkpoi
                  "--threshold=-1e9"]) == 0
     assert json.loads(out.read_text())["recall"] == 1.0
     one_error_line(capsys, ["evaluate", "--checkpoint", str(high), "--sources", str(sources), "--data",
-                            str(real_cd)], "exactly one of --data")
+                            str(real_cd)], "give one")
+
+
+def test_evaluate_and_compare_read_the_test_split_when_no_pairs_are_named(tiny_checkpoint, real_cd, tmp_path,
+                                                                          monkeypatch, capsys):
+    monkeypatch.chdir(tmp_path)
+    one_error_line(capsys, ["evaluate", "--checkpoint", str(tiny_checkpoint)],
+                   "configs/splits/test.yaml: not found, and evaluate reads it")
+    split = tmp_path / "configs" / "splits"
+    split.mkdir(parents=True)
+    sources_file(split, real_cd, "DSIFN-CD/1_1", "OSCD_RGB/rennes").rename(split / "test.yaml")
+    assert main(["evaluate", "--checkpoint", str(tiny_checkpoint)]) == 0
+    assert "all (2 pairs)" in capsys.readouterr().out
+    assert main(["compare", "--checkpoint", str(tiny_checkpoint), "--resamples", "20"]) == 0
+    assert "2 pairs" in capsys.readouterr().out
 
 
 def test_predict_writes_mask_of_input_size_and_overlay(tiny_checkpoint, real_cd, tmp_path, capsys):

@@ -151,6 +151,7 @@ def test_compare_bad_input_is_one_error_line(tiny_checkpoint, real_cd, tmp_path,
                             "--block", "0"], "--block 0")
     one_error_line(capsys, ["compare", "--checkpoint", str(tiny_checkpoint), str(tmp_path / "no.pt"),
                             "--sources", str(sources)], "checkpoint not found")
-    one_error_line(capsys, ["compare", "--checkpoint", str(tiny_checkpoint)], "exactly one of --data")
+    one_error_line(capsys, ["compare", "--checkpoint", str(tiny_checkpoint), "--sources", str(sources), "--data",
+                            str(real_cd)], "give one")
     one_error_line(capsys, ["compare", "--group", "lonely", "--sources", str(sources)], "a name, then one or more")
     one_error_line(capsys, ["compare", "--sources", str(sources)], "--checkpoint or --group")

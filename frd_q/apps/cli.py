@@ -2,8 +2,8 @@
 
     frd-q train     --config configs/student_w4a4.yaml [--set train.steps=100] [--resume | --overwrite]
     frd-q evaluate  --checkpoint runs/student_w4a4/best.pt --data ../shared/data/real_cd [--list F] [--json OUT]
-    frd-q evaluate  --checkpoint checkpoints/teacher.pt --sources configs/splits/test.yaml   (the test split)
-    frd-q compare   --checkpoint checkpoints/teacher.pt checkpoints/student_w4a4.pt --sources configs/splits/test.yaml
+    frd-q evaluate  --checkpoint checkpoints/teacher.pt     (the test split, configs/splits/test.yaml, as --sources)
+    frd-q compare   --checkpoint checkpoints/teacher.pt checkpoints/student_w4a4.pt     (the test split too)
     frd-q compare   --group none runs/none_s?/best.pt --group frd runs/frd_s?/best.pt --sources SPLIT.yaml
     frd-q predict   --checkpoint runs/student_w4a4/best.pt --a A.tif --b B.tif --out mask.tif [--overlap 32]
     frd-q predict   --model build/ZCU104 --a A.png --b B.png --out mask.png    (the deployed integer graph)
@@ -37,6 +37,8 @@ from pathlib import Path
 from frd_q.errors import FrdError
 from frd_q.train.device import resolve_device
 
+TEST_SPLIT = "configs/splits/test.yaml"  # the split every model card reports; the default of --sources
+
 
 def cmd_train(args) -> None:
     from frd_q.config import load_config
@@ -50,17 +52,20 @@ def cmd_train(args) -> None:
 
 
 def pair_records(args, command: str):
-    """The pair records named by exactly one of --data (a dataset root, with --split / --list) or --sources (a
-    split's YAML list of data sources)."""
+    """The pair records named by --data (a dataset root, with --split / --list) or by --sources (a split's YAML list
+    of data sources); with neither, the test split (TEST_SPLIT, relative to the working directory)."""
     from frd_q.config import DataSource, load_sources
     from frd_q.data.dataset import scan_root, scan_sources
     from frd_q.errors import ConfigError
 
-    if (args.data is None) == (args.sources is None):
-        raise ConfigError(f"{command} needs exactly one of --data (a dataset root) or --sources (a split's YAML list)")
-    if args.sources:
-        return scan_sources(load_sources(args.sources))
-    return scan_root(DataSource(root=args.data, split=args.split, list=args.list))
+    if args.data is not None and args.sources is not None:
+        raise ConfigError(f"{command}: --data and --sources both name pairs; give one (neither: {TEST_SPLIT})")
+    if args.data is not None:
+        return scan_root(DataSource(root=args.data, split=args.split, list=args.list))
+    if args.sources is None and not Path(TEST_SPLIT).is_file():
+        raise ConfigError(f"{TEST_SPLIT}: not found, and {command} reads it when neither --data nor --sources is "
+                          "given; run from the repository root or pass one")
+    return scan_sources(load_sources(args.sources or TEST_SPLIT))
 
 
 def cmd_evaluate(args) -> None:
@@ -410,7 +415,7 @@ def build_parser() -> argparse.ArgumentParser:
     e.add_argument("--checkpoint", required=True)
     data_source(e, required=False)
     e.add_argument("--sources", default=None, metavar="YAML",
-                   help="a YAML list of data sources instead of --data, e.g. configs/splits/test.yaml")
+                   help=f"a YAML list of data sources instead of --data (default: {TEST_SPLIT})")
     e.add_argument("--json", default=None, help="also write the overall metrics as JSON here")
     tiling(e)
     e.set_defaults(func=cmd_evaluate)
@@ -423,7 +428,7 @@ def build_parser() -> argparse.ArgumentParser:
                         "--checkpoint rows; repeatable")
     data_source(c, required=False)
     c.add_argument("--sources", default=None, metavar="YAML",
-                   help="a YAML list of data sources instead of --data, e.g. configs/splits/test.yaml")
+                   help=f"a YAML list of data sources instead of --data (default: {TEST_SPLIT})")
     c.add_argument("--block", type=int, default=64, help="side of the square blocks resampled (pixels)")
     c.add_argument("--resamples", type=int, default=2000, help="bootstrap resamples")
     c.add_argument("--seed", type=int, default=0, help="seed of the resampling")
@@ -464,13 +469,13 @@ def build_parser() -> argparse.ArgumentParser:
     sh.add_argument("--checkpoint", required=True, help="the run's checkpoint, e.g. runs/teacher/best.pt")
     sh.add_argument("--name", required=True, help="file name under --out: <name>.pt, <name>.json")
     sh.add_argument("--out", default="checkpoints", help="folder of shipped models (default checkpoints)")
-    sh.add_argument("--sources", default="configs/splits/test.yaml", help="the test split's sources")
+    sh.add_argument("--sources", default=TEST_SPLIT, help="the test split's sources")
     sh.add_argument("--command", default=None, help="the command that trained it, for the card")
     sh.set_defaults(func=cmd_ship)
 
     cd = sub.add_parser("cards", help="measure the shipped models on the test split again and rewrite their cards")
     cd.add_argument("--out", default="checkpoints", help="folder of shipped models (default checkpoints)")
-    cd.add_argument("--sources", default="configs/splits/test.yaml", help="the test split's sources")
+    cd.add_argument("--sources", default=TEST_SPLIT, help="the test split's sources")
     cd.set_defaults(func=cmd_cards)
 
     so = sub.add_parser("soup", help="average the weights of checkpoints of one model, greedily chosen on val")
