@@ -2,7 +2,7 @@
 # Trains the four shipped models on this 2-core CPU and ships them to checkpoints/ (checkpoints/README.md):
 #   nohup bash scripts/train_shipped.sh > runs/train_shipped.log 2>&1 &
 # The teacher is a two-block-decoder stage 1 plus the weight average (frd-q soup) of two of its five fine-tunes, with
-# context blocks trained alone on top (round 6) and its decoder's convolutions retrained (round 7); the
+# context blocks trained alone on top (round 7) and its decoder's convolutions retrained (round 8); the
 # Pynq-Z1 student has four stages, distilled from the earlier linear-decoder teacher (stage 1 and its first fine-tune).
 # Runs pair up on one thread each (more steps per second in total than one run on two threads here):
 #   1. linear-decoder teacher (configs/teacher.yaml) | undistilled W4A4 student (configs/student_w4a4.yaml); it ships
@@ -10,16 +10,16 @@
 #      student_w4a4_frd_pynq.yaml, distilled from the teacher of 1)
 #   3. two-block-decoder teacher (configs/teacher_dec2.yaml) | the Pynq student's FRD fine-tune
 #      (configs/student_w4a4_frd_pynq_ft.yaml, distilled from the fine-tune of 2)
-#   4. five fine-tunes of 3 (configs/teacher_dec2_ft.yaml | the Pynq student's stage 3, ..._ft2.yaml, then
-#      configs/teacher_dec2_ft_b.yaml | ..._c.yaml, then ..._d.yaml | ..._e.yaml); the greedy soup of the five and
-#      of 3 ships as the teacher
-#   5. FRD fine-tune of the shipped student from the shipped teacher (configs/student_w4a4_frd.yaml) | the Pynq
+#   4. the first fine-tune of 3 (configs/teacher_dec2_ft.yaml) | the Pynq student's stage 3 (..._ft2.yaml)
+#   5. four more fine-tunes of 3 (configs/teacher_dec2_ft_b.yaml | ..._c.yaml, then ..._d.yaml | ..._e.yaml); the
+#      greedy soup of the five and of 3 ships as the teacher (docs/training.md numbers the rounds the same way)
+#   6. FRD fine-tune of the shipped student from the shipped teacher (configs/student_w4a4_frd.yaml) | the Pynq
 #      student's stage 4 (..._ft3.yaml); both ship.
-#   6. context blocks on the shipped teacher, only they train (configs/teacher_ctx_only.yaml on whole tiles |
+#   7. context blocks on the shipped teacher, only they train (configs/teacher_ctx_only.yaml on whole tiles |
 #      configs/teacher_ctx_only128.yaml on 128x128 crops); the second led on val and ships as the teacher
-#   7. the decoder's convolutions of that teacher alone, every BatchNorm frozen, whole tiles
+#   8. the decoder's convolutions of that teacher alone, every BatchNorm frozen, whole tiles
 #      (configs/teacher_dec_convs.yaml | ..._lr3e-5.yaml); the second led on val and ships as the teacher.
-#      The students of 5 read only the teacher's encoder features, which rounds 6 and 7 leave as they were.
+#      The students of 6 read only the teacher's encoder features, which rounds 7 and 8 leave as they were.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 frd=.venv/bin/frd-q
